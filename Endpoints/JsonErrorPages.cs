@@ -1,0 +1,54 @@
+using Microsoft.AspNetCore.Diagnostics;
+
+namespace ThumbnailApi.Endpoints;
+
+/// <summary>
+/// JSON instead of HTML or an empty body for everything outside the endpoints: unknown routes,
+/// wrong methods, malformed requests and unexpected exceptions. No stack trace, path or SQL leaves.
+/// </summary>
+public static partial class JsonErrorPages
+{
+    public static IApplicationBuilder UseJsonErrors(this IApplicationBuilder app)
+    {
+        app.Use(static (context, next) =>
+        {
+            context.Response.Headers.XContentTypeOptions = "nosniff";
+            return next(context);
+        });
+        app.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = WriteExceptionAsync });
+        app.UseStatusCodePages(static context => WriteStatusAsync(context.HttpContext));
+        return app;
+    }
+
+    private static Task WriteStatusAsync(HttpContext context)
+    {
+        var status = context.Response.StatusCode;
+        var (code, message) = status switch
+        {
+            StatusCodes.Status404NotFound => ("not_found", "There is nothing at this address. The API lives under /api/v1/thumbnail_generator/."),
+            StatusCodes.Status405MethodNotAllowed => ("method_not_allowed", "This address does not accept this HTTP method."),
+            StatusCodes.Status413PayloadTooLarge => ("file_too_large", "The request body is larger than allowed."),
+            StatusCodes.Status415UnsupportedMediaType => ("unsupported_media_type", "This content type is not accepted here."),
+            >= 500 => ("internal_error", "Something went wrong on our side. Try again later."),
+            _ => ("bad_request", "The request could not be understood."),
+        };
+        return ApiErrors.Create(status, code, message).ExecuteAsync(context);
+    }
+
+    private static Task WriteExceptionAsync(HttpContext context)
+    {
+        var exception = context.Features.Get<IExceptionHandlerFeature>()?.Error;
+        if (exception is BadHttpRequestException badRequest)
+        {
+            context.Response.StatusCode = badRequest.StatusCode;
+            return WriteStatusAsync(context);
+        }
+
+        var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(JsonErrorPages));
+        Unhandled(logger, context.Request.Method, context.Request.Path, exception);
+        return ApiErrors.Internal().ExecuteAsync(context);
+    }
+
+    [LoggerMessage(1100, LogLevel.Error, "Unhandled error in {Method} {Path}")]
+    private static partial void Unhandled(ILogger logger, string method, string path, Exception? exception);
+}

@@ -1,0 +1,123 @@
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
+using ThumbnailApi.Imaging;
+using ThumbnailApi.Persistence;
+using ThumbnailApi.Processing;
+
+namespace ThumbnailApi.Endpoints;
+
+/// <summary>
+/// POST an image: stream it to disk, check its header, record the task, queue its id, answer 202.
+/// The row is committed and the id queued before the answer; when the queue is full nothing is kept.
+/// </summary>
+public static partial class UploadEndpoint
+{
+    /// <summary>Room for boundaries, part headers and option fields around the file itself.</summary>
+    private const long MultipartOverhead = 64 * 1024;
+
+    public static async Task<Results<Accepted<UploadAccepted>, JsonHttpResult<ApiError>>> HandleAsync(
+        HttpContext context,
+        TaskStore store,
+        TaskFiles files,
+        TaskQueue queue,
+        IOptions<ServiceOptions> options,
+        TimeProvider clock,
+        ILoggerFactory loggers,
+        CancellationToken cancellation)
+    {
+        var settings = options.Value;
+        var request = context.Request;
+
+        // Cheap refusals first, before a byte of the body is read.
+        if (queue.IsFull)
+        {
+            return QueueFull(context, settings);
+        }
+
+        if (request.ContentLength > settings.MaxUploadBytes + MultipartOverhead)
+        {
+            return ApiErrors.FileTooLarge(settings.MaxUploadBytes);
+        }
+
+        var (querySpec, queryError) = UploadOptions.Parse(request.Query, new Dictionary<string, string>());
+        if (queryError is not null)
+        {
+            return queryError;
+        }
+
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodyLimit)
+        {
+            bodyLimit.MaxRequestBodySize = settings.MaxUploadBytes + MultipartOverhead;
+        }
+
+        var id = TaskId.New();
+        var accepted = false;
+        try
+        {
+            var (form, formError) = await MultipartUpload.ReadAsync(request, () => files.CreateUpload(id), settings.MaxUploadBytes, cancellation);
+            if (form is null)
+            {
+                return formError!;
+            }
+
+            var (spec, optionError) = UploadOptions.Parse(request.Query, form.Fields);
+            if (spec is null)
+            {
+                return optionError!;
+            }
+
+            ImageHeader header;
+            try
+            {
+                using var upload = files.OpenUpload(id);
+                header = HeaderProbe.Read(upload, settings.ImagingLimits);
+            }
+            catch (ImageRejectedException rejection)
+            {
+                return rejection.Reason == Rejection.UnsupportedFormat
+                    ? ApiErrors.UnsupportedFormat(rejection.Message)
+                    : ApiErrors.Unprocessable(rejection.Code, rejection.Message);
+            }
+
+            store.InsertQueued(new TaskRecord
+            {
+                Id = id,
+                FileName = form.FileName,
+                InputFormat = header.Format.MimeType(),
+                InputBytes = form.Bytes,
+                InputWidth = header.DisplayWidth,
+                InputHeight = header.DisplayHeight,
+                Width = spec.Width,
+                Height = spec.Height,
+                Fit = spec.Fit.Name(),
+                Format = spec.Format.Name(),
+                CreatedAt = clock.GetUtcNow().ToUnixTimeMilliseconds(),
+            });
+            if (!queue.TryEnqueue(id))
+            {
+                store.Delete(id);
+                return QueueFull(context, settings);
+            }
+
+            accepted = true;
+            Accepted(loggers.CreateLogger(typeof(UploadEndpoint)), id, header.Format.MimeType(), header.DisplayWidth, header.DisplayHeight, form.Bytes);
+            return TypedResults.Accepted($"{ThumbnailEndpoints.Prefix}/{id}", TaskResponses.Accepted(request, id));
+        }
+        finally
+        {
+            if (!accepted)
+            {
+                files.DeleteUpload(id);
+            }
+        }
+    }
+
+    private static JsonHttpResult<ApiError> QueueFull(HttpContext context, ServiceOptions settings)
+    {
+        context.Response.Headers.RetryAfter = settings.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return ApiErrors.QueueFull();
+    }
+
+    [LoggerMessage(1000, LogLevel.Information, "Task {TaskId} accepted: {Format} {Width}x{Height}, {Bytes} bytes")]
+    private static partial void Accepted(ILogger logger, string taskId, string format, int width, int height, long bytes);
+}

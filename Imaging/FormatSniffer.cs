@@ -1,0 +1,32 @@
+namespace ThumbnailApi.Imaging;
+
+/// <summary>Step 1: recognise the format from its magic bytes.</summary>
+public static class FormatSniffer
+{
+    /// <summary>How many leading bytes <see cref="Sniff"/> needs to recognise every format.</summary>
+    public const int BytesNeeded = 12;
+
+    /// <summary>The format the leading bytes belong to, or null when they are none of ours.</summary>
+    public static ImageFormat? Sniff(ReadOnlySpan<byte> head) => head switch
+    {
+        [0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A, ..] => ImageFormat.Png,
+        [0xFF, 0xD8, 0xFF, ..] => ImageFormat.Jpeg,
+        [(byte)'G', (byte)'I', (byte)'F', (byte)'8', (byte)'7' or (byte)'9', (byte)'a', ..] => ImageFormat.Gif,
+        [(byte)'B', (byte)'M', _, _, _, _, _, _, _, _, _, _, ..] => ImageFormat.Bmp,
+        [(byte)'I', (byte)'I', 0x2A, 0x00, ..] or [(byte)'M', (byte)'M', 0x00, 0x2A, ..] => ImageFormat.Tiff,
+        [(byte)'R', (byte)'I', (byte)'F', (byte)'F', _, _, _, _, (byte)'W', (byte)'E', (byte)'B', (byte)'P', ..] => ImageFormat.WebP,
+        _ => null,
+    };
+
+    /// <summary>The MIME type browsers know the format by.</summary>
+    public static string MimeType(this ImageFormat format) => format switch
+    {
+        ImageFormat.Png => "image/png",
+        ImageFormat.Jpeg => "image/jpeg",
+        ImageFormat.Gif => "image/gif",
+        ImageFormat.Bmp => "image/bmp",
+        ImageFormat.Tiff => "image/tiff",
+        ImageFormat.WebP => "image/webp",
+        _ => throw new ArgumentOutOfRangeException(nameof(format)),
+    };
+}

@@ -1,0 +1,64 @@
+namespace ThumbnailApi.Imaging;
+
+/// <summary>Step 2: sniff the format, read the header, and refuse bombs before anything is decoded.</summary>
+public static class HeaderProbe
+{
+    /// <summary>
+    /// Opens <paramref name="input"/> (seekable, positioned at the start; the returned image owns it)
+    /// and checks it against <paramref name="limits"/>.
+    /// </summary>
+    /// <exception cref="ImageRejectedException">Unknown format, unreadable header or over a limit.</exception>
+    public static SourceImage Open(Stream input, ImagingLimits limits)
+    {
+        var format = SniffAndRewind(input);
+        SourceImage image = format == ImageFormat.Tiff
+            ? TiffSource.Open(input)
+            : SkiaSource.Open(input, format);
+        try
+        {
+            EnforceLimits(image.Header, limits);
+            return image;
+        }
+        catch
+        {
+            image.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Reads just the header: for checks at upload time.</summary>
+    public static ImageHeader Read(Stream input, ImagingLimits limits)
+    {
+        using var image = Open(input, limits);
+        return image.Header;
+    }
+
+    private static ImageFormat SniffAndRewind(Stream input)
+    {
+        Span<byte> head = stackalloc byte[FormatSniffer.BytesNeeded];
+        var read = input.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+        input.Position = 0;
+        return FormatSniffer.Sniff(head[..read]) ?? throw new ImageRejectedException(
+            Rejection.UnsupportedFormat, "The file is not a PNG, JPEG, GIF, BMP, TIFF or WebP image.");
+    }
+
+    private static void EnforceLimits(ImageHeader header, ImagingLimits limits)
+    {
+        if (header.Width <= 0 || header.Height <= 0)
+        {
+            throw ImageRejectedException.Corrupt($"the header declares a {header.Width}×{header.Height} picture");
+        }
+
+        if (header.PixelCount > limits.MaxPixels)
+        {
+            throw new ImageRejectedException(Rejection.ImageTooLarge,
+                $"The image is {header.Width}×{header.Height} pixels; at most {limits.MaxPixels:N0} pixels are accepted.");
+        }
+
+        if (header.Frames > limits.MaxFrames)
+        {
+            throw new ImageRejectedException(Rejection.ImageTooLarge,
+                $"The image has {header.Frames} frames or pages; at most {limits.MaxFrames} are accepted.");
+        }
+    }
+}

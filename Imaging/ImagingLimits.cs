@@ -1,0 +1,11 @@
+namespace ThumbnailApi.Imaging;
+
+/// <summary>Decompression-bomb guards, checked against the header before any pixel buffer exists.</summary>
+public sealed record ImagingLimits
+{
+    /// <summary>Largest width × height accepted (default 100 megapixels).</summary>
+    public long MaxPixels { get; init; } = 100_000_000;
+
+    /// <summary>Most frames (GIF/WebP) or pages (TIFF) a file may declare.</summary>
+    public int MaxFrames { get; init; } = 1000;
+}

@@ -1,0 +1,25 @@
+using SkiaSharp;
+
+namespace ThumbnailApi.Imaging;
+
+/// <summary>An opened, probed input: its header, and a decoder that can deliver it shrunk.</summary>
+public abstract class SourceImage : IDisposable
+{
+    public required ImageHeader Header { get; init; }
+
+    /// <summary>
+    /// Decodes the stored (not yet oriented) picture at no less than <paramref name="minWidth"/> ×
+    /// <paramref name="minHeight"/>, using the decoder's own scaling and an integer box shrink, so that
+    /// no more than a small multiple of the target ever sits in memory when the format allows it.
+    /// </summary>
+    public abstract ScaledBitmap DecodeShrunk(int minWidth, int minHeight, CancellationToken cancellation);
+
+    public abstract void Dispose();
+
+    /// <summary>The Skia pixel layout every decoder produces: 8-bit RGBA, premultiplied, sRGB.</summary>
+    internal static SKImageInfo WorkingInfo(int width, int height) =>
+        new(width, height, SKColorType.Rgba8888, SKAlphaType.Premul, SKColorSpace.CreateSrgb());
+
+    /// <summary>The integer box factor that leaves at least <paramref name="min"/> pixels of <paramref name="size"/>.</summary>
+    internal static int BoxFactor(int size, int min) => Math.Max(1, size / Math.Max(1, min));
+}

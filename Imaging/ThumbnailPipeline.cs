@@ -1,0 +1,19 @@
+namespace ThumbnailApi.Imaging;
+
+/// <summary>
+/// The whole pipeline, in order: sniff and probe → decode small (scaled decode + box shrink) →
+/// orient → resample → compose → encode. Knows nothing of HTTP, SQL or files.
+/// </summary>
+public sealed class ThumbnailPipeline(ImagingLimits limits) : IThumbnailer
+{
+    public EncodedThumbnail Create(Stream input, ThumbnailSpec spec, CancellationToken cancellation = default)
+    {
+        using var source = HeaderProbe.Open(input, limits);
+        var plan = ResizePlan.Create(source.Header, spec);
+        using var stored = source.DecodeShrunk(plan.MinDecode.Width, plan.MinDecode.Height, cancellation);
+        using var oriented = Orient.Apply(stored, source.Header.Origin);
+        using var resized = Resample.ToPlan(oriented, plan, cancellation);
+        using var composed = Compose.OnCanvas(resized, plan);
+        return Encode.As(composed, plan.Format);
+    }
+}

@@ -1,0 +1,41 @@
+namespace ThumbnailApi.Imaging;
+
+/// <summary>How the picture is fitted into the requested box (the sharp vocabulary).</summary>
+public enum FitMode
+{
+    /// <summary>Fill the box, centre-cropping what overflows.</summary>
+    Cover,
+
+    /// <summary>Fit inside the box and pad the rest (transparent, or white for JPEG).</summary>
+    Contain,
+
+    /// <summary>Fit inside the box without padding: one side may be smaller.</summary>
+    Inside,
+
+    /// <summary>Stretch to the box, ignoring the aspect ratio (what the original service did).</summary>
+    Fill,
+}
+
+/// <summary>The encoding asked for; <see cref="Auto"/> keeps JPEG as JPEG and turns everything else into PNG.</summary>
+public enum OutputFormat
+{
+    Auto,
+    Png,
+    Jpeg,
+    WebP,
+}
+
+/// <summary>What the client asked for: box size, fit and output format.</summary>
+public sealed record ThumbnailSpec(int Width = 100, int Height = 100, FitMode Fit = FitMode.Cover, OutputFormat Format = OutputFormat.Auto)
+{
+    public const int MaxSide = 1024;
+
+    public static ThumbnailSpec Default { get; } = new();
+
+    /// <summary>The concrete encoding for an input format.</summary>
+    public OutputFormat ResolveFormat(ImageFormat input) => Format switch
+    {
+        OutputFormat.Auto => input == ImageFormat.Jpeg ? OutputFormat.Jpeg : OutputFormat.Png,
+        _ => Format,
+    };
+}

@@ -1,0 +1,91 @@
+using Dapper;
+using Microsoft.Data.Sqlite;
+
+namespace ThumbnailApi.Persistence;
+
+/// <summary>Opens connections to the service's SQLite file and keeps its schema current.</summary>
+public sealed class Database
+{
+    /// <summary>Schema versions, in order; each is applied once, in a transaction, and recorded in PRAGMA user_version.</summary>
+    private static readonly string[] Migrations =
+    [
+        """
+        CREATE TABLE tasks (
+            id               TEXT    NOT NULL PRIMARY KEY,
+            state            TEXT    NOT NULL CHECK (state IN ('queued', 'processing', 'succeeded', 'failed')),
+            file_name        TEXT    NOT NULL,
+            input_format     TEXT    NOT NULL,
+            input_bytes      INTEGER NOT NULL,
+            input_width      INTEGER NOT NULL,
+            input_height     INTEGER NOT NULL,
+            width            INTEGER NOT NULL,
+            height           INTEGER NOT NULL,
+            fit              TEXT    NOT NULL,
+            format           TEXT    NOT NULL,
+            attempts         INTEGER NOT NULL DEFAULT 0,
+            created_at       INTEGER NOT NULL,
+            started_at       INTEGER,
+            completed_at     INTEGER,
+            thumbnail_type   TEXT,
+            thumbnail_width  INTEGER,
+            thumbnail_height INTEGER,
+            thumbnail_bytes  INTEGER,
+            thumbnail_etag   TEXT,
+            error_code       TEXT,
+            error_message    TEXT
+        );
+        CREATE INDEX tasks_unfinished ON tasks (created_at) WHERE state IN ('queued', 'processing');
+        """,
+    ];
+
+    private readonly string _connectionString;
+
+    public Database(string path)
+    {
+        Path = path;
+        _connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = path,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Pooling = true,
+            DefaultTimeout = 30,
+        }.ToString();
+    }
+
+    public string Path { get; }
+
+    public static int SchemaVersion => Migrations.Length;
+
+    static Database() => DefaultTypeMap.MatchNamesWithUnderscores = true;
+
+    public SqliteConnection Open()
+    {
+        var connection = new SqliteConnection(_connectionString);
+        connection.Open();
+        // WAL is a property of the file (set in Migrate); synchronous is per connection. NORMAL in WAL mode
+        // survives a process crash; only an OS crash or power cut can lose the last commits.
+        connection.Execute("PRAGMA synchronous = NORMAL;");
+        return connection;
+    }
+
+    /// <summary>Creates or upgrades the schema. Safe to run at every start and from several processes.</summary>
+    public void Migrate()
+    {
+        using var connection = Open();
+        connection.Execute("PRAGMA journal_mode = WAL;");
+        var version = connection.ExecuteScalar<int>("PRAGMA user_version;");
+        for (var next = version; next < Migrations.Length; next++)
+        {
+            using var transaction = connection.BeginTransaction();
+            // Re-read inside the write transaction: another process may have migrated meanwhile.
+            if (connection.ExecuteScalar<int>("PRAGMA user_version;", transaction: transaction) > next)
+            {
+                continue;
+            }
+
+            connection.Execute(Migrations[next], transaction: transaction);
+            connection.Execute($"PRAGMA user_version = {next + 1};", transaction: transaction);
+            transaction.Commit();
+        }
+    }
+}

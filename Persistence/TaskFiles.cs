@@ -1,0 +1,84 @@
+namespace ThumbnailApi.Persistence;
+
+/// <summary>
+/// The files of a task under the data folder: <c>uploads/{id}</c> until it is processed and
+/// <c>thumbnails/{id}.{ext}</c> after. Paths are built from validated ids only, never from user input.
+/// </summary>
+public sealed class TaskFiles
+{
+    private const string PartialSuffix = ".partial";
+
+    public TaskFiles(string dataPath)
+    {
+        Uploads = Directory.CreateDirectory(Path.Combine(dataPath, "uploads")).FullName;
+        Thumbnails = Directory.CreateDirectory(Path.Combine(dataPath, "thumbnails")).FullName;
+    }
+
+    public string Uploads { get; }
+
+    public string Thumbnails { get; }
+
+    /// <summary>A new, empty upload file for streaming the request body into.</summary>
+    public FileStream CreateUpload(string id) =>
+        new(UploadPath(id), FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read, 0, FileOptions.Asynchronous);
+
+    public FileStream OpenUpload(string id) =>
+        new(UploadPath(id), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 64 * 1024, FileOptions.SequentialScan);
+
+    public void DeleteUpload(string id) => File.Delete(UploadPath(id));
+
+    /// <summary>Writes the thumbnail to a temporary name and renames it, so a reader never sees half a file.</summary>
+    public void SaveThumbnail(string id, string extension, byte[] bytes)
+    {
+        var path = ThumbnailPath(id, extension);
+        var partial = path + PartialSuffix;
+        using (var stream = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, 0))
+        {
+            stream.Write(bytes);
+            stream.Flush(flushToDisk: true);
+        }
+
+        File.Move(partial, path, overwrite: true);
+    }
+
+    public FileStream OpenThumbnail(string id, string extension) =>
+        new(ThumbnailPath(id, extension), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 0, FileOptions.Asynchronous);
+
+    public void DeleteThumbnail(string id, string extension) => File.Delete(ThumbnailPath(id, extension));
+
+    /// <summary>Removes uploads no unfinished task needs and half-written thumbnails left by a crash.</summary>
+    public int DeleteOrphans(IReadOnlySet<string> unfinished)
+    {
+        var removed = 0;
+        foreach (var path in Directory.EnumerateFiles(Uploads))
+        {
+            if (!unfinished.Contains(Path.GetFileName(path)))
+            {
+                File.Delete(path);
+                removed++;
+            }
+        }
+
+        foreach (var path in Directory.EnumerateFiles(Thumbnails, "*" + PartialSuffix))
+        {
+            File.Delete(path);
+            removed++;
+        }
+
+        return removed;
+    }
+
+    public static string ExtensionFor(string contentType) => contentType switch
+    {
+        "image/jpeg" => "jpg",
+        "image/webp" => "webp",
+        _ => "png",
+    };
+
+    private string UploadPath(string id) => Path.Combine(Uploads, Checked(id));
+
+    private string ThumbnailPath(string id, string extension) => Path.Combine(Thumbnails, $"{Checked(id)}.{extension}");
+
+    private static string Checked(string id) =>
+        TaskId.TryParse(id, out var valid) && valid == id ? id : throw new ArgumentException("Not a task id.", nameof(id));
+}

@@ -1,0 +1,36 @@
+namespace ThumbnailApi.Persistence;
+
+/// <summary>One row of the <c>tasks</c> table. Times are Unix milliseconds.</summary>
+public sealed class TaskRecord
+{
+    public string Id { get; init; } = "";
+    public string State { get; init; } = TaskState.Queued;
+    public string FileName { get; init; } = "";
+    public string InputFormat { get; init; } = "";
+    public long InputBytes { get; init; }
+    public int InputWidth { get; init; }
+    public int InputHeight { get; init; }
+    public int Width { get; init; }
+    public int Height { get; init; }
+    public string Fit { get; init; } = "";
+    public string Format { get; init; } = "";
+    public int Attempts { get; init; }
+    public long CreatedAt { get; init; }
+    public long? StartedAt { get; init; }
+    public long? CompletedAt { get; init; }
+    public string? ThumbnailType { get; init; }
+    public int? ThumbnailWidth { get; init; }
+    public int? ThumbnailHeight { get; init; }
+    public long? ThumbnailBytes { get; init; }
+    public string? ThumbnailEtag { get; init; }
+    public string? ErrorCode { get; init; }
+    public string? ErrorMessage { get; init; }
+
+    public bool IsFinished => State is TaskState.Succeeded or TaskState.Failed;
+}
+
+/// <summary>What the worker stores about a finished thumbnail.</summary>
+public sealed record StoredThumbnail(string ContentType, int Width, int Height, long Bytes, string ETag);
+
+/// <summary>The result of start-up recovery: tasks to run again, and tasks given up on.</summary>
+public sealed record RecoveredTasks(IReadOnlyList<string> Requeued, IReadOnlyList<string> GivenUp);

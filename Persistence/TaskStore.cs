@@ -1,0 +1,107 @@
+using Dapper;
+
+namespace ThumbnailApi.Persistence;
+
+/// <summary>All SQL of the service, one method per intent. The row is the source of truth for a task.</summary>
+public sealed class TaskStore(Database database, TimeProvider clock)
+{
+    private long Now => clock.GetUtcNow().ToUnixTimeMilliseconds();
+
+    /// <summary>Records an accepted upload as a queued task.</summary>
+    public void InsertQueued(TaskRecord task)
+    {
+        using var connection = database.Open();
+        connection.Execute(
+            """
+            INSERT INTO tasks (id, state, file_name, input_format, input_bytes, input_width, input_height,
+                               width, height, fit, format, attempts, created_at)
+            VALUES (@Id, 'queued', @FileName, @InputFormat, @InputBytes, @InputWidth, @InputHeight,
+                    @Width, @Height, @Fit, @Format, 0, @CreatedAt)
+            """,
+            task);
+    }
+
+    /// <summary>Removes a task outright (an upload that could not be queued).</summary>
+    public void Delete(string id)
+    {
+        using var connection = database.Open();
+        connection.Execute("DELETE FROM tasks WHERE id = @id", new { id });
+    }
+
+    public TaskRecord? Find(string id)
+    {
+        using var connection = database.Open();
+        return connection.QuerySingleOrDefault<TaskRecord>("SELECT * FROM tasks WHERE id = @id", new { id });
+    }
+
+    /// <summary>
+    /// Atomically takes a queued task for processing and counts the attempt. Null when the task is
+    /// gone or another worker has it, so an id that reaches the queue twice is processed once.
+    /// </summary>
+    public TaskRecord? TryClaim(string id)
+    {
+        using var connection = database.Open();
+        return connection.QuerySingleOrDefault<TaskRecord>(
+            """
+            UPDATE tasks SET state = 'processing', attempts = attempts + 1, started_at = @now
+            WHERE id = @id AND state = 'queued'
+            RETURNING *
+            """,
+            new { id, now = Now });
+    }
+
+    /// <summary>Records the thumbnail, if the claim made in <paramref name="attempt"/> still holds.</summary>
+    public bool MarkSucceeded(string id, int attempt, StoredThumbnail thumbnail)
+    {
+        using var connection = database.Open();
+        return connection.Execute(
+            """
+            UPDATE tasks SET state = 'succeeded', completed_at = @now,
+                             thumbnail_type = @ContentType, thumbnail_width = @Width, thumbnail_height = @Height,
+                             thumbnail_bytes = @Bytes, thumbnail_etag = @ETag
+            WHERE id = @id AND state = 'processing' AND attempts = @attempt
+            """,
+            new { id, attempt, now = Now, thumbnail.ContentType, thumbnail.Width, thumbnail.Height, thumbnail.Bytes, thumbnail.ETag }) == 1;
+    }
+
+    /// <summary>Records why a task failed, if the claim made in <paramref name="attempt"/> still holds.</summary>
+    public bool MarkFailed(string id, int attempt, string code, string message)
+    {
+        using var connection = database.Open();
+        return connection.Execute(
+            """
+            UPDATE tasks SET state = 'failed', completed_at = @now, error_code = @code, error_message = @message
+            WHERE id = @id AND state = 'processing' AND attempts = @attempt
+            """,
+            new { id, attempt, code, message, now = Now }) == 1;
+    }
+
+    /// <summary>
+    /// At start-up: tasks that already used up their attempts are failed with
+    /// <c>processing_crashed</c>; every other unfinished task goes back to queued, oldest first.
+    /// </summary>
+    public RecoveredTasks RecoverUnfinished(int maxAttempts, string crashedMessage)
+    {
+        using var connection = database.Open();
+        using var transaction = connection.BeginTransaction();
+        var givenUp = connection.Query<string>(
+            """
+            UPDATE tasks SET state = 'failed', completed_at = @now, error_code = 'processing_crashed', error_message = @crashedMessage
+            WHERE state IN ('queued', 'processing') AND attempts >= @maxAttempts
+            RETURNING id
+            """,
+            new { maxAttempts, crashedMessage, now = Now }, transaction).AsList();
+        connection.Execute("UPDATE tasks SET state = 'queued' WHERE state = 'processing'", transaction: transaction);
+        var requeued = connection.Query<string>(
+            "SELECT id FROM tasks WHERE state = 'queued' ORDER BY created_at, id", transaction: transaction).AsList();
+        transaction.Commit();
+        return new RecoveredTasks(requeued, givenUp);
+    }
+
+    /// <summary>Ids of tasks whose upload must be kept (not yet finished).</summary>
+    public HashSet<string> UnfinishedIds()
+    {
+        using var connection = database.Open();
+        return connection.Query<string>("SELECT id FROM tasks WHERE state IN ('queued', 'processing')").ToHashSet();
+    }
+}

@@ -1,0 +1,179 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using Microsoft.Extensions.Options;
+using ThumbnailApi.Imaging;
+using ThumbnailApi.Persistence;
+
+namespace ThumbnailApi.Processing;
+
+/// <summary>
+/// Drains the queue with <see cref="ServiceOptions.WorkerCount"/> concurrent workers. Each task is
+/// claimed atomically, thumbnailed under a deadline, saved, and marked SUCCESS or FAILED with a
+/// code; nothing that happens to one task can stop the others. Before the server takes requests,
+/// unfinished tasks from an earlier run are put back in the queue.
+/// </summary>
+public sealed class ThumbnailWorker(
+    TaskQueue queue,
+    TaskStore store,
+    TaskFiles files,
+    IThumbnailer thumbnailer,
+    IOptions<ServiceOptions> options,
+    TimeProvider clock,
+    ILogger<ThumbnailWorker> logger) : BackgroundService, IHostedLifecycleService
+{
+    public const string CrashedMessage =
+        "Processing this image stopped the service several times, so it was given up. The file is probably damaged; try another one.";
+
+    private readonly ServiceOptions _options = options.Value;
+    private IReadOnlyList<string> _recovered = [];
+
+    /// <summary>Runs before the web server starts, so no upload can race with recovery.</summary>
+    public Task StartingAsync(CancellationToken cancellationToken)
+    {
+        var recovered = store.RecoverUnfinished(_options.MaxAttempts, CrashedMessage);
+        foreach (var id in recovered.GivenUp)
+        {
+            WorkerLog.GaveUp(logger, id, _options.MaxAttempts);
+        }
+
+        var orphans = files.DeleteOrphans(store.UnfinishedIds());
+        WorkerLog.Recovered(logger, recovered.Requeued.Count, recovered.GivenUp.Count, orphans);
+        _recovered = recovered.Requeued;
+        return Task.CompletedTask;
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var workers = Enumerable.Range(0, _options.WorkerCount)
+            .Select(_ => Task.Run(() => DrainAsync(stoppingToken), CancellationToken.None))
+            .ToArray();
+        try
+        {
+            foreach (var id in _recovered)
+            {
+                await queue.EnqueueAsync(id, stoppingToken);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Shutting down: the rest are still queued in the database and come back at the next start.
+        }
+
+        await Task.WhenAll(workers);
+    }
+
+    private async Task DrainAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await foreach (var id in queue.ReadAllAsync(stoppingToken))
+            {
+                // In-flight work is not cancelled by shutdown: it finishes, or stays claimed and is recovered.
+                await ProcessAsync(id);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task ProcessAsync(string id)
+    {
+        var task = store.TryClaim(id);
+        if (task is null)
+        {
+            return;
+        }
+
+        WorkerLog.Started(logger, id, task.Attempts, task.InputFormat, task.InputWidth, task.InputHeight);
+        var started = clock.GetTimestamp();
+        try
+        {
+            var thumbnail = await MakeThumbnailAsync(task);
+            var extension = TaskFiles.ExtensionFor(thumbnail.ContentType);
+            files.SaveThumbnail(id, extension, thumbnail.Bytes);
+            var stored = new StoredThumbnail(thumbnail.ContentType, thumbnail.Width, thumbnail.Height, thumbnail.Bytes.Length, ETagOf(thumbnail.Bytes));
+            if (store.MarkSucceeded(id, task.Attempts, stored))
+            {
+                WorkerLog.Succeeded(logger, id, stored.Width, stored.Height, stored.ContentType, stored.Bytes, clock.GetElapsedTime(started).TotalMilliseconds);
+                files.DeleteUpload(id);
+            }
+            else
+            {
+                files.DeleteThumbnail(id, extension);
+                WorkerLog.Discarded(logger, id);
+            }
+        }
+        catch (ImageRejectedException rejection)
+        {
+            Fail(task, rejection.Code, rejection.Message);
+        }
+        catch (FileNotFoundException)
+        {
+            Fail(task, "upload_missing", "The uploaded file was lost before it could be processed. Upload it again.");
+        }
+        catch (Exception exception)
+        {
+            // The per-task boundary: whatever went wrong, this task ends FAILED and the worker goes on.
+            WorkerLog.Crashed(logger, id, exception);
+            Fail(task, "internal_error", "An unexpected error stopped this thumbnail. Try again; if it keeps failing, report the task id.");
+        }
+    }
+
+    /// <summary>
+    /// Runs the pipeline on the thread pool under the deadline. Past it the task fails and the
+    /// worker moves on; the pipeline sees the cancellation at its next row batch and stops.
+    /// </summary>
+    private async Task<EncodedThumbnail> MakeThumbnailAsync(TaskRecord task)
+    {
+        SpecNames.TryParseFit(task.Fit, out var fit);
+        SpecNames.TryParseFormat(task.Format, out var format);
+        var spec = new ThumbnailSpec(task.Width, task.Height, fit, format);
+
+        var deadline = new CancellationTokenSource(_options.ProcessingTimeout, clock);
+        var work = Task.Run(() => thumbnailer.Create(files.OpenUpload(task.Id), spec, deadline.Token), CancellationToken.None);
+        var abandoned = false;
+        try
+        {
+            return await work.WaitAsync(_options.ProcessingTimeout, clock);
+        }
+        catch (Exception exception) when (exception is TimeoutException || (exception is OperationCanceledException && deadline.IsCancellationRequested))
+        {
+            // The abandoned work still holds the token; it is not disposed under it.
+            abandoned = true;
+            WorkerLog.TimedOut(logger, task.Id, _options.ProcessingTimeoutSeconds);
+            _ = work.ContinueWith(static late => late.Exception, TaskContinuationOptions.OnlyOnFaulted);
+            throw new ImageRejectedException(Rejection.Timeout,
+                $"Processing took longer than {_options.ProcessingTimeoutSeconds} s and was stopped. The image may be hostile or damaged.");
+        }
+        finally
+        {
+            if (!abandoned)
+            {
+                deadline.Dispose();
+            }
+        }
+    }
+
+    private void Fail(TaskRecord task, string code, string message)
+    {
+        if (store.MarkFailed(task.Id, task.Attempts, code, message))
+        {
+            WorkerLog.Failed(logger, task.Id, code, message);
+            files.DeleteUpload(task.Id);
+        }
+        else
+        {
+            WorkerLog.Discarded(logger, task.Id);
+        }
+    }
+
+    /// <summary>A strong validator: the first 128 bits of the thumbnail's SHA-256.</summary>
+    private static string ETagOf(byte[] bytes) => $"\"{Convert.ToHexStringLower(SHA256.HashData(bytes).AsSpan(0, 16))}\"";
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

@@ -1,0 +1,29 @@
+namespace ThumbnailApi.Processing;
+
+/// <summary>The worker's log lines. Ids and codes only: never image bytes or file paths.</summary>
+internal static partial class WorkerLog
+{
+    [LoggerMessage(1001, LogLevel.Information, "Task {TaskId} started (attempt {Attempt}, {Format} {InputWidth}x{InputHeight})")]
+    public static partial void Started(ILogger logger, string taskId, int attempt, string format, int inputWidth, int inputHeight);
+
+    [LoggerMessage(1002, LogLevel.Information, "Task {TaskId} succeeded: {Width}x{Height} {ContentType}, {Bytes} bytes in {ElapsedMs:F0} ms")]
+    public static partial void Succeeded(ILogger logger, string taskId, int width, int height, string contentType, long bytes, double elapsedMs);
+
+    [LoggerMessage(1003, LogLevel.Warning, "Task {TaskId} failed with {Code}: {Reason}")]
+    public static partial void Failed(ILogger logger, string taskId, string code, string reason);
+
+    [LoggerMessage(1004, LogLevel.Error, "Task {TaskId} failed unexpectedly")]
+    public static partial void Crashed(ILogger logger, string taskId, Exception exception);
+
+    [LoggerMessage(1005, LogLevel.Information, "Recovered {Requeued} unfinished task(s) at start-up; gave up on {GivenUp} that used all their attempts; removed {Orphans} orphan file(s)")]
+    public static partial void Recovered(ILogger logger, int requeued, int givenUp, int orphans);
+
+    [LoggerMessage(1006, LogLevel.Warning, "Task {TaskId} gave up after {Attempts} attempts that did not finish")]
+    public static partial void GaveUp(ILogger logger, string taskId, int attempts);
+
+    [LoggerMessage(1007, LogLevel.Warning, "Task {TaskId} ran past its {TimeoutSeconds} s deadline; its worker moves on")]
+    public static partial void TimedOut(ILogger logger, string taskId, int timeoutSeconds);
+
+    [LoggerMessage(1008, LogLevel.Information, "Task {TaskId} was finished or removed by someone else; result discarded")]
+    public static partial void Discarded(ILogger logger, string taskId);
+}

@@ -1,0 +1,50 @@
+using System.ComponentModel.DataAnnotations;
+using ThumbnailApi.Imaging;
+
+namespace ThumbnailApi;
+
+/// <summary>Everything an operator can set, from the "ThumbnailApi" section or ThumbnailApi__* variables. Validated at start-up.</summary>
+public sealed class ServiceOptions
+{
+    public const string Section = "ThumbnailApi";
+
+    /// <summary>Folder for the SQLite database, uploads waiting to be processed, and thumbnails. Relative to the content root.</summary>
+    [Required(AllowEmptyStrings = false)]
+    public string DataPath { get; set; } = "data";
+
+    /// <summary>Largest accepted upload, in bytes (default 50 MiB).</summary>
+    [Range(1, 2L * 1024 * 1024 * 1024)]
+    public long MaxUploadBytes { get; set; } = 50 * 1024 * 1024;
+
+    /// <summary>Largest accepted width × height (default 100 megapixels).</summary>
+    [Range(1, 1_000_000_000)]
+    public long MaxPixels { get; set; } = 100_000_000;
+
+    /// <summary>Most frames or pages an uploaded file may declare.</summary>
+    [Range(1, 100_000)]
+    public int MaxFrames { get; set; } = 1000;
+
+    /// <summary>Tasks that may wait for a worker before uploads are refused with 503.</summary>
+    [Range(1, 1_000_000)]
+    public int QueueCapacity { get; set; } = 500;
+
+    /// <summary>Thumbnails made at the same time (default: one per processor).</summary>
+    [Range(1, 256)]
+    public int WorkerCount { get; set; } = Environment.ProcessorCount;
+
+    /// <summary>Processing attempts before a task that keeps dying with the process is failed.</summary>
+    [Range(1, 100)]
+    public int MaxAttempts { get; set; } = 3;
+
+    /// <summary>Deadline for one task's processing, in seconds.</summary>
+    [Range(1, 3600)]
+    public int ProcessingTimeoutSeconds { get; set; } = 30;
+
+    /// <summary>Seconds a client is told to wait (Retry-After) when the queue is full.</summary>
+    [Range(1, 3600)]
+    public int RetryAfterSeconds { get; set; } = 5;
+
+    public ImagingLimits ImagingLimits => new() { MaxPixels = MaxPixels, MaxFrames = MaxFrames };
+
+    public TimeSpan ProcessingTimeout => TimeSpan.FromSeconds(ProcessingTimeoutSeconds);
+}
