@@ -11,6 +11,11 @@ public static class HeaderProbe
     public static SourceImage Open(Stream input, ImagingLimits limits)
     {
         var format = SniffAndRewind(input);
+        if (format == ImageFormat.Tiff && TiffHeader.ReadSize(input) is var (width, height))
+        {
+            EnforcePixelLimit(width, height, limits);
+        }
+
         SourceImage image = format == ImageFormat.Tiff
             ? TiffSource.Open(input)
             : SkiaSource.Open(input, format);
@@ -42,6 +47,15 @@ public static class HeaderProbe
             Rejection.UnsupportedFormat, "The file is not a PNG, JPEG, GIF, BMP, TIFF or WebP image.");
     }
 
+    private static void EnforcePixelLimit(long width, long height, ImagingLimits limits)
+    {
+        if (width * height > limits.MaxPixels)
+        {
+            throw new ImageRejectedException(Rejection.ImageTooLarge,
+                $"The image is {width}×{height} pixels; at most {limits.MaxPixels:N0} pixels are accepted.");
+        }
+    }
+
     private static void EnforceLimits(ImageHeader header, ImagingLimits limits)
     {
         if (header.Width <= 0 || header.Height <= 0)
@@ -49,11 +63,7 @@ public static class HeaderProbe
             throw ImageRejectedException.Corrupt($"the header declares a {header.Width}×{header.Height} picture");
         }
 
-        if (header.PixelCount > limits.MaxPixels)
-        {
-            throw new ImageRejectedException(Rejection.ImageTooLarge,
-                $"The image is {header.Width}×{header.Height} pixels; at most {limits.MaxPixels:N0} pixels are accepted.");
-        }
+        EnforcePixelLimit(header.Width, header.Height, limits);
 
         if (header.Frames > limits.MaxFrames)
         {

@@ -8,6 +8,7 @@ public sealed class ThumbnailPipeline(ImagingLimits limits) : IThumbnailer
 {
     public EncodedThumbnail Create(Stream input, ThumbnailSpec spec, CancellationToken cancellation = default)
     {
+        using var owned = input;
         using var source = HeaderProbe.Open(input, limits);
         var plan = ResizePlan.Create(source.Header, spec);
         using var stored = source.DecodeShrunk(plan.MinDecode.Width, plan.MinDecode.Height, cancellation);

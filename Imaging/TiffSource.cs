@@ -69,6 +69,7 @@ internal sealed class TiffSource : SourceImage
         }
 
         using var sink = new BoxShrinker(width, height, BoxFactor(width, minWidth), BoxFactor(height, minHeight));
+        QuietErrorHandler.TakeLastError();
         var band = new int[(long)width * bandHeight];
         var piece = tiled ? new int[tileWidth * bandHeight] : band;
         for (var top = 0; top < height; top += bandHeight)
@@ -79,7 +80,7 @@ internal sealed class TiffSource : SourceImage
             {
                 ReadTileRow(top, rows, tileWidth, bandHeight, piece, band);
             }
-            else if (!_tiff.ReadRGBAStrip(top, band))
+            else if (!_tiff.ReadRGBAStrip(top, band) || QuietErrorHandler.HasError)
             {
                 throw ReadFailure();
             }
@@ -100,7 +101,7 @@ internal sealed class TiffSource : SourceImage
         var width = Header.Width;
         for (var left = 0; left < width; left += tileWidth)
         {
-            if (!_tiff.ReadRGBATile(left, top, tile))
+            if (!_tiff.ReadRGBATile(left, top, tile) || QuietErrorHandler.HasError)
             {
                 throw ReadFailure();
             }
@@ -143,11 +144,17 @@ internal sealed class TiffSource : SourceImage
 
     public override void Dispose() => _tiff.Dispose();
 
-    /// <summary>Keeps libtiff from writing to stderr; remembers the last error of this thread.</summary>
+    /// <summary>
+    /// Keeps libtiff from writing to stderr and remembers the last error of this thread. libtiff's
+    /// RGBA strip and tile readers report a damaged strip only here (they fill it and return true),
+    /// so the decoder checks it after every read: one rule for every format, damaged means corrupt.
+    /// </summary>
     private sealed class QuietErrorHandler : TiffErrorHandler
     {
         [ThreadStatic]
         private static string? _lastError;
+
+        public static bool HasError => _lastError is not null;
 
         public static string? TakeLastError()
         {
@@ -156,8 +163,17 @@ internal sealed class TiffSource : SourceImage
             return error;
         }
 
-        public override void ErrorHandler(Tiff tif, string method, string format, params object[] args) =>
-            _lastError = format;
+        public override void ErrorHandler(Tiff tif, string method, string format, params object[] args)
+        {
+            try
+            {
+                _lastError = string.Format(System.Globalization.CultureInfo.InvariantCulture, format, args);
+            }
+            catch (FormatException)
+            {
+                _lastError = format;
+            }
+        }
 
         public override void WarningHandler(Tiff tif, string method, string format, params object[] args)
         {
