@@ -38,12 +38,14 @@ public sealed class ApiClient(HttpClient http) : IDisposable
         return JsonDocument.Parse(body).RootElement.GetProperty("task_id").GetString()!;
     }
 
-    public async Task<(HttpStatusCode Status, JsonElement Body)> GetStatusAsync(string taskId)
+    public async Task<(HttpStatusCode Status, JsonElement Body)> GetStatusAsync(string taskId, string? wait = null)
     {
-        using var response = await Http.GetAsync($"{Api}/{taskId}");
+        using var response = await Http.GetAsync(wait is null ? $"{Api}/{taskId}" : $"{Api}/{taskId}?wait={wait}");
         var text = await response.Content.ReadAsStringAsync();
         return (response.StatusCode, JsonDocument.Parse(text).RootElement.Clone());
     }
+
+    public Task<HttpResponseMessage> DeleteAsync(string taskId) => Http.DeleteAsync($"{Api}/{taskId}");
 
     /// <summary>Polls the status until the task leaves PENDING; fails the test at the deadline.</summary>
     public async Task<JsonElement> WaitUntilFinishedAsync(string taskId, TimeSpan? timeout = null)
