@@ -3,9 +3,7 @@ using Dapper;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
-using ThumbnailApi.Imaging;
 using ThumbnailApi.Persistence;
-using ThumbnailApi.Processing;
 using ThumbnailApi.Tests.Support;
 
 namespace ThumbnailApi.Tests;
@@ -14,6 +12,8 @@ namespace ThumbnailApi.Tests;
 [TestFixture]
 public sealed class DeleteTaskTests
 {
+    private static readonly Dictionary<string, string?> OneWorker = new() { ["ThumbnailApi:WorkerCount"] = "1" };
+
     [Test]
     public async Task Deleting_a_finished_task_answers_204_and_removes_its_row_and_thumbnail()
     {
@@ -49,19 +49,15 @@ public sealed class DeleteTaskTests
     [Test]
     public async Task Deleting_a_task_while_it_is_processed_discards_the_result_leaves_no_file_and_logs_no_failure()
     {
-        using var gate = new GatedThumbnailer();
         var logs = new CapturingLoggerProvider();
-        using var factory = new ThumbnailApiFactory(
-            new Dictionary<string, string?> { ["ThumbnailApi:WorkerCount"] = "1" },
-            s => s.AddSingleton<IThumbnailer>(gate).AddSingleton<ILoggerProvider>(logs));
-        using var client = factory.CreateApiClient();
-        var deleted = await client.UploadAsync(TestImages.Path("photo.jpg"));
-        await gate.WaitUntilHeldAsync();
+        using var service = new GatedService(OneWorker, s => s.AddSingleton<ILoggerProvider>(logs));
+        var (factory, client) = (service.Factory, service.Client);
+        var deleted = await service.UploadHeldAsync("photo.jpg");
 
         using var response = await client.DeleteAsync(deleted);
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.NoContent));
         Assert.That(Directory.GetFiles(factory.UploadsPath), Is.Empty, "the upload is gone at once");
-        gate.Open();
+        service.Gate.Open();
 
         // One worker: when the next task is done, the deleted one has been fully dealt with. The next
         // one is a damaged file, so its failure shows that failures do reach the captured log.
@@ -79,18 +75,14 @@ public sealed class DeleteTaskTests
     [Test]
     public async Task A_queued_task_that_is_deleted_is_never_processed()
     {
-        using var gate = new GatedThumbnailer();
-        using var factory = new ThumbnailApiFactory(
-            new Dictionary<string, string?> { ["ThumbnailApi:WorkerCount"] = "1" },
-            s => s.AddSingleton<IThumbnailer>(gate));
-        using var client = factory.CreateApiClient();
-        var held = await client.UploadAsync(TestImages.Path("photo.jpg"));
-        await gate.WaitUntilHeldAsync();
+        using var service = new GatedService(OneWorker);
+        var (factory, client) = (service.Factory, service.Client);
+        var held = await service.UploadHeldAsync("photo.jpg");
         var queued = await client.UploadAsync(TestImages.Path("alpha.png"));
 
         using var response = await client.DeleteAsync(queued);
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.NoContent));
-        gate.Open();
+        service.Gate.Open();
         var next = await client.UploadAsync(TestImages.Path("photo.gif"));
         await client.WaitUntilFinishedAsync(next);
 
@@ -102,21 +94,16 @@ public sealed class DeleteTaskTests
     [Test]
     public async Task A_request_waiting_for_a_task_that_is_deleted_is_answered_404_at_once()
     {
-        using var gate = new GatedThumbnailer();
-        using var factory = new ThumbnailApiFactory(services: s => s.AddSingleton<IThumbnailer>(gate));
-        using var client = factory.CreateApiClient();
-        var id = await client.UploadAsync(TestImages.Path("photo.jpg"));
-        await gate.WaitUntilHeldAsync();
-        var waiting = client.GetStatusAsync(id, wait: "30");
-        var signals = factory.Services.GetRequiredService<TaskCompletionSignals>();
-        Assert.That(await Eventually.TrueAsync(() => signals.WaiterCount == 1), Is.True);
+        using var service = new GatedService();
+        var id = await service.UploadHeldAsync("photo.jpg");
+        var waiting = service.Client.GetStatusAsync(id, wait: "30");
+        await service.WaitersAsync(1);
 
-        using var response = await client.DeleteAsync(id);
+        using var response = await service.Client.DeleteAsync(id);
         var (status, body) = await waiting.WaitAsync(TimeSpan.FromSeconds(20));
 
         Assert.That(status, Is.EqualTo(HttpStatusCode.NotFound));
         Assert.That(body.GetProperty("code").GetString(), Is.EqualTo("task_not_found"));
-        gate.Open();
     }
 
     [Test]

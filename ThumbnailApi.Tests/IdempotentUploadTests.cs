@@ -2,8 +2,6 @@ using System.Net;
 using System.Text.Json;
 using Dapper;
 using Microsoft.AspNetCore.Mvc.Testing;
-using Microsoft.Extensions.DependencyInjection;
-using ThumbnailApi.Imaging;
 using ThumbnailApi.Tests.Support;
 
 namespace ThumbnailApi.Tests;
@@ -132,13 +130,9 @@ public sealed class IdempotentUploadTests
     [Test]
     public async Task A_retry_is_answered_with_its_task_even_when_the_queue_is_full()
     {
-        using var gate = new GatedThumbnailer();
-        using var factory = new ThumbnailApiFactory(
-            new Dictionary<string, string?> { ["ThumbnailApi:QueueCapacity"] = "1", ["ThumbnailApi:WorkerCount"] = "1" },
-            s => s.AddSingleton<IThumbnailer>(gate));
-        using var client = factory.CreateApiClient();
-        await client.UploadAsync(TestImages.Path("photo.jpg"));
-        await gate.WaitUntilHeldAsync();
+        using var service = new GatedService(new Dictionary<string, string?> { ["ThumbnailApi:QueueCapacity"] = "1", ["ThumbnailApi:WorkerCount"] = "1" });
+        var client = service.Client;
+        await service.UploadHeldAsync("photo.jpg");
         using var queued = await client.PostWithKeyAsync(TestImages.Path("alpha.png"), "fills-the-queue");
         Assert.That(queued.StatusCode, Is.EqualTo(HttpStatusCode.Accepted));
 
@@ -148,7 +142,6 @@ public sealed class IdempotentUploadTests
         Assert.That(retry.StatusCode, Is.EqualTo(HttpStatusCode.Accepted));
         Assert.That(await retry.Content.ReadAsStringAsync(), Is.EqualTo(await queued.Content.ReadAsStringAsync()));
         await ErrorResponseTests.AssertErrorAsync(fresh, HttpStatusCode.ServiceUnavailable, "queue_full");
-        gate.Open();
     }
 
     [TestCase("has space")]

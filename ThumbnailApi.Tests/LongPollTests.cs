@@ -1,9 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Text.Json;
-using Microsoft.Extensions.DependencyInjection;
-using ThumbnailApi.Imaging;
-using ThumbnailApi.Processing;
 using ThumbnailApi.Tests.Support;
 
 namespace ThumbnailApi.Tests;
@@ -18,15 +14,12 @@ public sealed class LongPollTests
         var gaps = new List<double>();
         for (var trial = 0; trial < 5; trial++)
         {
-            using var gate = new GatedThumbnailer();
-            using var factory = new ThumbnailApiFactory(services: s => s.AddSingleton<IThumbnailer>(gate));
-            using var client = factory.CreateApiClient();
-            var id = await client.UploadAsync(TestImages.Path("photo.jpg"));
-            await gate.WaitUntilHeldAsync();
+            using var service = new GatedService();
+            var id = await service.UploadHeldAsync("photo.jpg");
 
-            var waiting = client.GetStatusAsync(id, wait: "30");
-            await WaitersAsync(factory, 1);
-            gate.Open();
+            var waiting = service.Client.GetStatusAsync(id, wait: "30");
+            await service.WaitersAsync(1);
+            service.Gate.Open();
             var (status, body) = await waiting;
             var answeredAt = DateTimeOffset.UtcNow;
 
@@ -44,78 +37,63 @@ public sealed class LongPollTests
     [Test]
     public async Task A_wait_that_runs_out_answers_pending()
     {
-        using var gate = new GatedThumbnailer();
-        using var factory = new ThumbnailApiFactory(services: s => s.AddSingleton<IThumbnailer>(gate));
-        using var client = factory.CreateApiClient();
-        var id = await client.UploadAsync(TestImages.Path("photo.jpg"));
-        await gate.WaitUntilHeldAsync();
+        using var service = new GatedService();
+        var id = await service.UploadHeldAsync("photo.jpg");
 
         var watch = Stopwatch.StartNew();
-        var (status, body) = await client.GetStatusAsync(id, wait: "1");
+        var (status, body) = await service.Client.GetStatusAsync(id, wait: "1");
 
         Assert.That(status, Is.EqualTo(HttpStatusCode.OK));
         Assert.That(body.GetProperty("task_status").GetString(), Is.EqualTo("PENDING"));
         Assert.That(body.GetProperty("stage").GetString(), Is.EqualTo("processing"));
         Assert.That(watch.Elapsed, Is.GreaterThanOrEqualTo(TimeSpan.FromMilliseconds(950)), "it waited for the task first");
-        Assert.That(factory.Services.GetRequiredService<TaskCompletionSignals>().WaiterCount, Is.Zero, "the waiter left");
-        gate.Open();
+        Assert.That(service.Signals.WaiterCount, Is.Zero, "the waiter left");
     }
 
     [Test]
     public async Task A_thousand_concurrent_waiting_requests_are_all_answered_when_the_task_finishes()
     {
-        using var gate = new GatedThumbnailer();
-        using var factory = new ThumbnailApiFactory(services: s => s.AddSingleton<IThumbnailer>(gate));
-        using var client = factory.CreateApiClient();
-        var id = await client.UploadAsync(TestImages.Path("photo.jpg"));
-        await gate.WaitUntilHeldAsync();
+        using var service = new GatedService();
+        var id = await service.UploadHeldAsync("photo.jpg");
 
-        var waiting = Enumerable.Range(0, 1000).Select(_ => client.GetStatusAsync(id, wait: "30")).ToArray();
-        await WaitersAsync(factory, 1000);
+        var waiting = Enumerable.Range(0, 1000).Select(_ => service.Client.GetStatusAsync(id, wait: "30")).ToArray();
+        await service.WaitersAsync(1000);
         var threads = ThreadPool.ThreadCount;
-        gate.Open();
+        service.Gate.Open();
         var answers = await Task.WhenAll(waiting).WaitAsync(TimeSpan.FromSeconds(30));
 
         TestContext.Out.WriteLine($"thread-pool threads while 1000 requests waited: {threads}");
         Assert.That(threads, Is.LessThan(200), "waiting costs no thread per request");
         Assert.That(answers.Select(answer => answer.Body.GetProperty("task_status").GetString()).Distinct(), Is.EqualTo(new[] { "SUCCESS" }));
-        Assert.That(factory.Services.GetRequiredService<TaskCompletionSignals>().SignalCount, Is.Zero, "the signal is gone with its waiters");
+        Assert.That(service.Signals.SignalCount, Is.Zero, "the signal is gone with its waiters");
     }
 
     [Test]
     public async Task Over_the_waiter_cap_a_status_request_is_answered_at_once_with_the_current_status()
     {
-        using var gate = new GatedThumbnailer();
-        using var factory = new ThumbnailApiFactory(
-            new Dictionary<string, string?> { ["ThumbnailApi:LongPollMaxWaiters"] = "1" },
-            s => s.AddSingleton<IThumbnailer>(gate));
-        using var client = factory.CreateApiClient();
-        var id = await client.UploadAsync(TestImages.Path("photo.jpg"));
-        await gate.WaitUntilHeldAsync();
-        var first = client.GetStatusAsync(id, wait: "30");
-        await WaitersAsync(factory, 1);
+        using var service = new GatedService(new Dictionary<string, string?> { ["ThumbnailApi:LongPollMaxWaiters"] = "1" });
+        var id = await service.UploadHeldAsync("photo.jpg");
+        var first = service.Client.GetStatusAsync(id, wait: "30");
+        await service.WaitersAsync(1);
 
-        var (status, body) = await client.GetStatusAsync(id, wait: "30").WaitAsync(TimeSpan.FromSeconds(20));
+        var (status, body) = await service.Client.GetStatusAsync(id, wait: "30").WaitAsync(TimeSpan.FromSeconds(20));
 
         Assert.That(status, Is.EqualTo(HttpStatusCode.OK));
         Assert.That(body.GetProperty("task_status").GetString(), Is.EqualTo("PENDING"));
         Assert.That(first.IsCompleted, Is.False, "the first request is still waiting");
-        gate.Open();
+        service.Gate.Open();
         Assert.That((await first).Body.GetProperty("task_status").GetString(), Is.EqualTo("SUCCESS"));
     }
 
     [Test]
     public async Task A_failed_task_wakes_its_waiters_with_the_failure()
     {
-        using var gate = new GatedThumbnailer();
-        using var factory = new ThumbnailApiFactory(services: s => s.AddSingleton<IThumbnailer>(gate));
-        using var client = factory.CreateApiClient();
-        var id = await client.UploadAsync(TestImages.Path("damaged/truncated.jpg"));
-        await gate.WaitUntilHeldAsync();
+        using var service = new GatedService();
+        var id = await service.UploadHeldAsync("damaged/truncated.jpg");
 
-        var waiting = client.GetStatusAsync(id, wait: "30");
-        await WaitersAsync(factory, 1);
-        gate.Open();
+        var waiting = service.Client.GetStatusAsync(id, wait: "30");
+        await service.WaitersAsync(1);
+        service.Gate.Open();
         var (_, body) = await waiting.WaitAsync(TimeSpan.FromSeconds(20));
 
         Assert.That(body.GetProperty("task_status").GetString(), Is.EqualTo("FAILED"), body.ToString());
@@ -152,13 +130,5 @@ public sealed class LongPollTests
 
         var body = await ErrorResponseTests.AssertErrorAsync(response, HttpStatusCode.BadRequest, "invalid_option");
         Assert.That(body.GetProperty("field").GetString(), Is.EqualTo("wait"));
-    }
-
-    /// <summary>Waits until this many status requests are registered as waiting (so the test knows they are parked).</summary>
-    private static async Task WaitersAsync(ThumbnailApiFactory factory, int count)
-    {
-        var signals = factory.Services.GetRequiredService<TaskCompletionSignals>();
-        Assert.That(await Eventually.TrueAsync(() => signals.WaiterCount == count, TimeSpan.FromSeconds(30)), Is.True,
-            $"{signals.WaiterCount} of {count} requests are waiting");
     }
 }
