@@ -1,5 +1,6 @@
 using Microsoft.Net.Http.Headers;
 using ThumbnailApi.Persistence;
+using ThumbnailApi.Processing;
 
 namespace ThumbnailApi.Endpoints;
 
@@ -16,13 +17,33 @@ public static class ThumbnailEndpoints
         api.MapPost("/", UploadEndpoint.HandleAsync);
         api.MapGet("/{taskId}", GetStatus);
         api.MapGet("/{taskId}/thumbnail", GetThumbnail);
+
+        api.MapGet("/", BatchStatusEndpoint.Handle)
+            .WithName("GetTaskStatuses")
+            .WithSummary("Statuses of several tasks")
+            .WithDescription("`?ids=a,b,c` (1 to 100 ids): the found tasks in the order asked, each as GET /{taskId} answers it; unknown or malformed ids are listed under `not_found`.")
+            .Produces<ApiError>(StatusCodes.Status400BadRequest);
+        api.MapDelete("/{taskId}", DeleteEndpoint.Handle)
+            .WithName("DeleteTask")
+            .WithSummary("Delete a task")
+            .WithDescription("Removes the task, its upload and its thumbnail (204). Safe while the task is being processed: the result is discarded and nothing is left on disk.")
+            .Produces<ApiError>(StatusCodes.Status404NotFound);
         return routes;
     }
 
-    public static Results<Ok<TaskStatusResponse>, JsonHttpResult<ApiError>> GetStatus(string taskId, HttpRequest request, TaskStore store) =>
-        TaskId.TryParse(taskId, out var id) && store.Find(id) is { } task
-            ? TypedResults.Ok(TaskResponses.Status(request, task))
+    /// <summary>The task's status; with <c>?wait=N</c> (0–30 s) the answer waits until the task leaves PENDING or N seconds pass.</summary>
+    public static async Task<Results<Ok<TaskStatusResponse>, JsonHttpResult<ApiError>>> GetStatus(
+        string taskId, string? wait, HttpContext context, TaskWaiter waiter, RetentionPolicy retention)
+    {
+        if (!WaitOption.TryParse(wait, out var timeout))
+        {
+            return WaitOption.Invalid();
+        }
+
+        return TaskId.TryParse(taskId, out var id) && await waiter.FindWhenFinishedAsync(id, timeout, context.RequestAborted) is { } task
+            ? TypedResults.Ok(TaskResponses.Status(context.Request, task, retention))
             : ApiErrors.TaskNotFound(taskId);
+    }
 
     public static Results<FileStreamHttpResult, JsonHttpResult<ApiError>> GetThumbnail(
         string taskId, HttpResponse response, TaskStore store, TaskFiles files)

@@ -19,6 +19,7 @@ public sealed class ThumbnailWorker(
     IThumbnailer thumbnailer,
     IOptions<ServiceOptions> options,
     TimeProvider clock,
+    TaskCompletionSignals completions,
     ILogger<ThumbnailWorker> logger) : BackgroundService, IHostedLifecycleService
 {
     public const string CrashedMessage =
@@ -95,6 +96,7 @@ public sealed class ThumbnailWorker(
             var stored = new StoredThumbnail(thumbnail.ContentType, thumbnail.Width, thumbnail.Height, thumbnail.Bytes.Length, ETagOf(thumbnail.Bytes));
             if (store.MarkSucceeded(id, task.Attempts, stored))
             {
+                completions.Raise(id);
                 WorkerLog.Succeeded(logger, id, stored.Width, stored.Height, stored.ContentType, stored.Bytes, clock.GetElapsedTime(started).TotalMilliseconds);
                 files.DeleteUpload(id);
             }
@@ -159,6 +161,7 @@ public sealed class ThumbnailWorker(
     {
         if (store.MarkFailed(task.Id, task.Attempts, code, message))
         {
+            completions.Raise(task.Id);
             WorkerLog.Failed(logger, task.Id, code, message);
             files.DeleteUpload(task.Id);
         }
