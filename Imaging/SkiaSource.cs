@@ -12,6 +12,8 @@ internal sealed class SkiaSource : SourceImage
 
     public static SkiaSource Open(Stream input, ImageFormat format)
     {
+        // Read before the codec owns the stream: Skia reads it lazily while decoding.
+        var exifOrigin = EmbeddedExif.Origin(input, format);
         var codec = SKCodec.Create(input, out var result);
         if (codec is null)
         {
@@ -23,7 +25,8 @@ internal sealed class SkiaSource : SourceImage
         var info = codec.Info;
         return new SkiaSource(codec)
         {
-            Header = new ImageHeader(format, info.Width, info.Height, Math.Max(1, codec.FrameCount), codec.EncodedOrigin),
+            Header = new ImageHeader(format, info.Width, info.Height, Math.Max(1, codec.FrameCount),
+                codec.EncodedOrigin == SKEncodedOrigin.TopLeft ? exifOrigin ?? SKEncodedOrigin.TopLeft : codec.EncodedOrigin),
         };
     }
 
