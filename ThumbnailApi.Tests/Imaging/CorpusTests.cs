@@ -110,19 +110,17 @@ public sealed class CorpusTests
         var report = string.Join(" ", measured.Select(m => $"{m.Key}{Describe(m.Value)}"));
         Assert.Multiple(() =>
         {
-            foreach (var (corner, colour) in measured)
+            foreach (var (corner, expected) in entry.Quadrants ?? new Dictionary<string, SKColor>())
             {
-                if (entry.Quadrants is { } quadrants)
-                {
-                    Assert.That(Pixels.IsClose(colour, quadrants[corner], entry.Tolerance), Is.True,
-                        $"{corner}: expected {Describe(quadrants[corner])} ±{entry.Tolerance}; measured {report}");
-                }
-                else if (entry.Bilevel is { } bilevel)
-                {
-                    var black = bilevel[corner];
-                    Assert.That(black ? colour.Red <= 40 && colour.Alpha > 200 : colour.Red >= 215, Is.True,
-                        $"{corner}: expected {(black ? "black" : "white")}; measured {report}");
-                }
+                Assert.That(Pixels.IsClose(measured[corner], expected, entry.Tolerance), Is.True,
+                    $"{corner}: expected {Describe(expected)} ±{entry.Tolerance}; measured {report}");
+            }
+
+            foreach (var (corner, black) in entry.Bilevel ?? new Dictionary<string, bool>())
+            {
+                var colour = measured[corner];
+                Assert.That(black ? colour.Red <= 40 && colour.Alpha > 200 : colour.Red >= 215, Is.True,
+                    $"{corner}: expected {(black ? "black" : "white")}; measured {report}");
             }
         });
     }
