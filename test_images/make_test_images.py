@@ -1552,6 +1552,16 @@ def make_damaged(S):
     total, kept = cut("photo.gif", "damaged/truncated.gif")
     register("damaged/truncated.gif", f"first 60% of photo.gif ({kept} of {total} bytes: inside the LZW data, no trailer)",
              PARTIAL, kind="either", codes=["corrupt_image"])
+    total, kept = cut("photo-progressive.jpg", "damaged/truncated-progressive.jpg")
+    register("damaged/truncated-progressive.jpg", f"first 60% of photo-progressive.jpg ({kept} of {total} bytes: "
+             "inside a later scan, no EOI; libjpeg fills the picture in from the scans it has)", PARTIAL, kind="either",
+             codes=["corrupt_image"])
+    total, kept = cut("photo.bmp", "damaged/truncated.bmp")
+    register("damaged/truncated.bmp", f"first 60% of photo.bmp ({kept} of {total} bytes)", PARTIAL, kind="either",
+             codes=["corrupt_image"])
+    total, kept = cut("photo.webp", "damaged/truncated.webp")
+    register("damaged/truncated.webp", f"first 60% of photo.webp ({kept} of {total} bytes: inside the VP8 data)", PARTIAL,
+             kind="either", codes=["corrupt_image"])
     full = tiff_from_rows(S["card_rows"], 3, 8, 2, rows_per_strip=16)
     keep = int(len(full) * 0.6)
     write_bytes("damaged/truncated.tif", full[:keep])
