@@ -2943,6 +2943,18 @@ CAVEATS = """
 - **bomb-30000.png / .tif / .gif / .jpg** cannot be fully valid and tiny at the same time (deflate/LZW
   ratios are bounded), so their pixel data stops early; the point is that the header alone must be rejected.
 - `disguised/elf.bmp` depends on the machine's `/bin/true` and changes between machines.
+- **12-bit and lossless JPEG**: the installed cjpeg (libjpeg-turbo 2.1) writes neither, so
+  `jpeg/precision-12.jpg` and `jpeg/lossless.jpg` are `jpeg/restart.jpg` with the frame header patched
+  (SOF1 precision 12 / SOF3); their scan data is still 8-bit baseline. A decoder refuses them from the
+  header, as it would a real one.
+- **Old-style JPEG in TIFF** (`tiff/ojpeg.tif`): no tool writes compression 6, so the script wraps a
+  cjpeg stream the way early scanners did. libtiff's RGBA interface (`tiff2rgba`, and LibTiff.NET)
+  decodes it correctly; ImageMagick 6 reads it through another libtiff path and gets the colours wrong,
+  so only `tiff2rgba` is required to agree.
+- **gAMA** (`png/gamma-1.0.png`): ImageMagick, libvips and Pillow ignore gAMA, browsers and Skia apply
+  it; the expectation is the gamma-applied one and no decoder here is required to match it.
+- **CMYK TIFF with a CMYK profile** is not in the corpus: the service converts CMYK TIFF with libtiff's
+  plain formula and ignores such a profile (see the repository README, "still not handled").
 """
 
 
