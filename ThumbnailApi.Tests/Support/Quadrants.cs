@@ -14,7 +14,7 @@ public static class Quadrants
     public static void AssertShown(SKBitmap thumbnail, IReadOnlyDictionary<string, SKColor> expected, int tolerance, string context = "")
     {
         var measured = Corpus.SamplePoints.ToDictionary(p => p.Key, p => Thumbnails.Sample(thumbnail, p.Value.X, p.Value.Y));
-        var report = string.Join(" ", measured.Select(m => $"{m.Key}{m.Value}"));
+        var report = string.Join(" ", measured.Select(m => $"{m.Key}({m.Value.Red},{m.Value.Green},{m.Value.Blue},a{m.Value.Alpha})"));
         Assert.Multiple(() =>
         {
             foreach (var (corner, colour) in expected)
