@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Publishes the service, starts it as a real process on a free port with its own data folder, and
+# uploads 4x the queue capacity (default 500, so 2 000 uploads) at the same moment. Checks that
+# every answer is 202 or 503 queue_full with Retry-After and that every 202 reaches SUCCESS; prints
+# the counts, the time to drain and the service's peak memory.
+#
+#     tools/burst.sh [--queue 500] [--multiple 4]
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+publish="$(mktemp -d)"
+trap 'rm -rf "$publish"' EXIT
+"$repo/tools/publish-service.sh" "$publish"
+dotnet "$repo/tools/Robustness/bin/Release/net10.0/Robustness.dll" burst \
+    --service "$publish/ThumbnailApi.dll" --images "$repo/test_images" "$@"
