@@ -48,7 +48,11 @@ public sealed class ServiceOptions
     [Range(1, 3600)]
     public int ProcessingTimeoutSeconds { get; set; } = 30;
 
-    /// <summary>Seconds a client is told to wait (Retry-After) when the queue is full.</summary>
+    /// <summary>Uploads one client address may make per minute (also the burst it may send at once); 0 turns the limit off.</summary>
+    [Range(0, 1_000_000)]
+    public int UploadsPerMinutePerClient { get; set; } = 600;
+
+    /// <summary>Seconds a client is told to wait (Retry-After) when the queue is full or storage is unavailable; also the pause before storage is tried again.</summary>
     [Range(1, 3600)]
     public int RetryAfterSeconds { get; set; } = 5;
 
