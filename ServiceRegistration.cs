@@ -53,7 +53,13 @@ public static class ServiceRegistration
         services.AddSingleton<TaskStore>();
         services.AddSingleton<TaskQueue>();
         services.AddSingleton<StartupRecovery>();
-        services.AddSingleton<IThumbnailer>(provider => new ThumbnailPipeline(provider.GetRequiredService<IOptions<ServiceOptions>>().Value.ImagingLimits));
+        services.AddOptions<TestHookOptions>()
+            .BindConfiguration(TestHookOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton<IThumbnailer>(provider => CrashHook.Wrap(
+            new ThumbnailPipeline(provider.GetRequiredService<IOptions<ServiceOptions>>().Value.ImagingLimits),
+            provider.GetRequiredService<IOptions<TestHookOptions>>().Value));
         services.AddHostedService<ThumbnailWorker>();
         services.AddSingleton<TaskCompletionSignals>();
         services.AddSingleton<TaskWaiter>();

@@ -26,9 +26,13 @@ public sealed partial class ServiceProcess : IDisposable
     /// <summary>The last lines the service wrote (stdout and stderr), for diagnostics.</summary>
     public string RecentOutput => string.Join(Environment.NewLine, _output);
 
-    /// <summary>Starts the service and waits until it listens; throws (with its output) if it does not.</summary>
+    /// <summary>
+    /// Starts the service and waits until it listens; throws (with its output) if it does not. With
+    /// <paramref name="waitUntilListening"/> false it returns at once: for a start expected to crash.
+    /// </summary>
     public static async Task<ServiceProcess> StartAsync(
-        string serviceDll, string dataPath, IReadOnlyDictionary<string, string>? settings = null, TimeSpan? timeout = null)
+        string serviceDll, string dataPath, IReadOnlyDictionary<string, string>? settings = null, TimeSpan? timeout = null,
+        bool waitUntilListening = true)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -55,6 +59,11 @@ public sealed partial class ServiceProcess : IDisposable
         service._process.Start();
         service._process.BeginOutputReadLine();
         service._process.BeginErrorReadLine();
+        if (!waitUntilListening)
+        {
+            return service;
+        }
+
         try
         {
             service.BaseAddress = await service._listening.Task.WaitAsync(timeout ?? TimeSpan.FromSeconds(60));
