@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# A real full disk (needs root, for mount): puts the service's data folder on an 8 MB tmpfs, uploads
+# until it is full, then grows the tmpfs to 256 MB. Checks: only 202 or 503 answers (never 500),
+# the process stays up, every 202 ends SUCCESS or FAILED, the database passes integrity_check, and
+# no half-written thumbnail is left.
+#
+#     sudo tools/disk-full.sh [--uploads 300]
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+publish="$(mktemp -d)"
+mountpoint="$(mktemp -d)"
+mount -t tmpfs -o size=8m thumbnailapi-diskfull "$mountpoint"
+trap 'umount "$mountpoint"; rmdir "$mountpoint"; rm -rf "$publish"' EXIT
+"$repo/tools/publish-service.sh" "$publish"
+dotnet "$repo/tools/Robustness/bin/Release/net10.0/Robustness.dll" diskfull \
+    --service "$publish/ThumbnailApi.dll" --images "$repo/test_images" \
+    --data "$mountpoint/data" --grow "mount -o remount,size=256m $mountpoint" "$@"
