@@ -5,10 +5,4 @@
 # the counts, the time to drain and the service's peak memory.
 #
 #     tools/burst.sh [--queue 500] [--multiple 4]
-set -euo pipefail
-repo="$(cd "$(dirname "$0")/.." && pwd)"
-publish="$(mktemp -d)"
-trap 'rm -rf "$publish"' EXIT
-"$repo/tools/publish-service.sh" "$publish"
-dotnet "$repo/tools/Robustness/bin/Release/net10.0/Robustness.dll" burst \
-    --service "$publish/ThumbnailApi.dll" --images "$repo/test_images" "$@"
+exec "$(dirname "$0")/with-published-service.sh" burst "$@"

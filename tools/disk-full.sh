@@ -6,12 +6,8 @@
 #
 #     sudo tools/disk-full.sh [--uploads 300]
 set -euo pipefail
-repo="$(cd "$(dirname "$0")/.." && pwd)"
-publish="$(mktemp -d)"
 mountpoint="$(mktemp -d)"
 mount -t tmpfs -o size=8m thumbnailapi-diskfull "$mountpoint"
-trap 'umount "$mountpoint"; rmdir "$mountpoint"; rm -rf "$publish"' EXIT
-"$repo/tools/publish-service.sh" "$publish"
-dotnet "$repo/tools/Robustness/bin/Release/net10.0/Robustness.dll" diskfull \
-    --service "$publish/ThumbnailApi.dll" --images "$repo/test_images" \
+trap 'umount "$mountpoint"; rmdir "$mountpoint"' EXIT
+"$(dirname "$0")/with-published-service.sh" diskfull \
     --data "$mountpoint/data" --grow "mount -o remount,size=256m $mountpoint" "$@"

@@ -5,10 +5,4 @@
 # (zero lost, none pending) and that every thumbnail served is whole.
 #
 #     tools/kill9.sh [--uploads 300] [--rounds 3]
-set -euo pipefail
-repo="$(cd "$(dirname "$0")/.." && pwd)"
-publish="$(mktemp -d)"
-trap 'rm -rf "$publish"' EXIT
-"$repo/tools/publish-service.sh" "$publish"
-dotnet "$repo/tools/Robustness/bin/Release/net10.0/Robustness.dll" kill9 \
-    --service "$publish/ThumbnailApi.dll" --images "$repo/test_images" "$@"
+exec "$(dirname "$0")/with-published-service.sh" kill9 "$@"

@@ -51,7 +51,7 @@ public static class KillNineCommand
             await Task.WhenAll(senders);
             service.Kill();
             var (queued, processing, finished, partial) = Snapshot(data);
-            Console.WriteLine($"  round {round}: SIGKILL after {acceptedThisRound} accepted; left behind: {queued} queued, " +
+            Console.WriteLine($"  round {round}: SIGKILL sent at the {uploads / 2}th 202 ({acceptedThisRound} 202s in all); left behind: {queued} queued, " +
                               $"{processing} processing, {finished} finished, {partial} half-written thumbnail file(s)");
         }
 
