@@ -35,7 +35,9 @@ public sealed partial class ServiceProcess : IDisposable
         string serviceDll, string dataPath, IReadOnlyDictionary<string, string>? settings = null, TimeSpan? timeout = null,
         bool waitUntilListening = true)
     {
-        var start = new ProcessStartInfo("dotnet")
+        // The same dotnet host that runs this process (tests and tools run under it), else the one on PATH.
+        var host = Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet" ? Environment.ProcessPath! : "dotnet";
+        var start = new ProcessStartInfo(host)
         {
             WorkingDirectory = Path.GetDirectoryName(serviceDll)!,
             RedirectStandardOutput = true,
