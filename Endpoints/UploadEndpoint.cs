@@ -38,15 +38,15 @@ public static partial class UploadEndpoint
         }
 
         // Cheap refusals first, before a byte of the body is read. A retry of a task that exists is not refused.
+        if (!recovery.IsComplete)
+        {
+            return StorageUnavailable(context, settings);
+        }
+
         var keysValidSince = IdempotentUpload.KeysValidSince(clock);
         if (queue.IsFull && (idempotencyKey is null || store.FindByIdempotencyKey(idempotencyKey, keysValidSince) is null))
         {
             return QueueFull(context, settings);
-        }
-
-        if (!recovery.IsComplete)
-        {
-            return StorageUnavailable(context, settings);
         }
 
         if (request.ContentLength > settings.MaxUploadBytes + MultipartOverhead)
