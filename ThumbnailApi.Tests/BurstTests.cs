@@ -1,7 +1,5 @@
 using System.Net;
 using System.Text.Json;
-using Microsoft.Extensions.DependencyInjection;
-using ThumbnailApi.Imaging;
 using ThumbnailApi.Tests.Support;
 
 namespace ThumbnailApi.Tests;
@@ -18,11 +16,9 @@ public sealed class BurstTests
     public async Task Four_times_the_queue_capacity_at_once_gets_only_202_or_503_and_every_202_succeeds()
     {
         const int capacity = 25;
-        using var gate = new GatedThumbnailer();
-        using var factory = new ThumbnailApiFactory(
-            new Dictionary<string, string?> { ["ThumbnailApi:QueueCapacity"] = $"{capacity}", ["ThumbnailApi:WorkerCount"] = "1" },
-            s => s.AddSingleton<IThumbnailer>(gate));
-        using var client = factory.CreateApiClient();
+        using var service = new GatedService(
+            new Dictionary<string, string?> { ["ThumbnailApi:QueueCapacity"] = $"{capacity}", ["ThumbnailApi:WorkerCount"] = "1" });
+        var client = service.Client;
         var files = new[] { "photo.jpg", "alpha.png", "photo.tif", "photo.bmp", "photo.gif", "photo.webp" };
 
         var answers = await Task.WhenAll(Enumerable.Range(0, 4 * capacity).Select(async i =>
@@ -31,7 +27,7 @@ public sealed class BurstTests
             var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
             return (response.StatusCode, Body: body, RetryAfter: response.Headers.RetryAfter?.Delta);
         }));
-        gate.Open();
+        service.Gate.Open();
 
         var accepted = answers.Where(a => a.StatusCode == HttpStatusCode.Accepted).Select(a => a.Body.GetProperty("task_id").GetString()!).ToList();
         var refused = answers.Where(a => a.StatusCode == HttpStatusCode.ServiceUnavailable).ToList();

@@ -1,7 +1,5 @@
 using System.Net;
 using Dapper;
-using Microsoft.Extensions.DependencyInjection;
-using ThumbnailApi.Imaging;
 using ThumbnailApi.Tests.Support;
 
 namespace ThumbnailApi.Tests;
@@ -45,10 +43,9 @@ public sealed class StorageFailureTests
     [Test]
     public async Task A_thumbnail_that_cannot_be_written_sends_its_task_back_to_the_queue_until_storage_works()
     {
-        using var gate = new GatedThumbnailer();
+        using var service = new GatedService(QuickRetry);
+        var (gate, factory, client) = (service.Gate, service.Factory, service.Client);
         gate.Open();
-        using var factory = new ThumbnailApiFactory(QuickRetry, s => s.AddSingleton<IThumbnailer>(gate));
-        using var client = factory.CreateApiClient();
 
         string id;
         using (new BlockedFolder(factory.ThumbnailsPath))
