@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.HttpOverrides;
@@ -42,6 +43,8 @@ public static class ServiceRegistration
         {
             json.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
             json.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
+            // HTML-safe escaping: a file name like <img onerror=…> never appears as markup, even to a careless client.
+            json.SerializerOptions.Encoder = JavaScriptEncoder.Default;
         });
 
         services.AddSingleton(TimeProvider.System);
@@ -49,13 +52,21 @@ public static class ServiceRegistration
         services.AddSingleton(provider => new TaskFiles(DataPath(provider.GetRequiredService<IOptions<ServiceOptions>>().Value, builder.Environment)));
         services.AddSingleton<TaskStore>();
         services.AddSingleton<TaskQueue>();
-        services.AddSingleton<IThumbnailer>(provider => new ThumbnailPipeline(provider.GetRequiredService<IOptions<ServiceOptions>>().Value.ImagingLimits));
+        services.AddSingleton<StartupRecovery>();
+        services.AddOptions<TestHookOptions>()
+            .BindConfiguration(TestHookOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton<IThumbnailer>(provider => CrashHook.Wrap(
+            new ThumbnailPipeline(provider.GetRequiredService<IOptions<ServiceOptions>>().Value.ImagingLimits),
+            provider.GetRequiredService<IOptions<TestHookOptions>>().Value));
         services.AddHostedService<ThumbnailWorker>();
         services.AddSingleton<TaskCompletionSignals>();
         services.AddSingleton<TaskWaiter>();
         services.AddSingleton<RetentionPolicy>();
         services.AddSingleton<RetentionSweep>();
         services.AddHostedService<RetentionService>();
+        services.AddUploadRateLimit();
         return builder;
     }
 
@@ -64,6 +75,7 @@ public static class ServiceRegistration
         app.UseForwardedHeaders();
         app.UseJsonErrors();
         app.UseRouting(); // after the error handlers, so routing failures are answered in JSON too
+        app.UseRateLimiter(); // after routing: the upload endpoint names its policy
         app.MapThumbnailApi();
         return app;
     }
@@ -71,12 +83,24 @@ public static class ServiceRegistration
     private static string DataPath(ServiceOptions options, IHostEnvironment environment) =>
         Path.GetFullPath(options.DataPath, environment.ContentRootPath);
 
-    /// <summary>Creates the data folder and brings the schema up to date before anything uses it.</summary>
+    /// <summary>
+    /// Creates the data folder and brings the schema up to date before anything uses it. When storage
+    /// cannot be used at start, the service still starts: the worker's recovery retries until it works.
+    /// </summary>
     private static Database OpenDatabase(ServiceOptions options, IHostEnvironment environment)
     {
-        var folder = Directory.CreateDirectory(DataPath(options, environment));
-        var database = new Database(Path.Combine(folder.FullName, "thumbnails.db"));
-        database.Migrate();
+        var folder = DataPath(options, environment);
+        var database = new Database(Path.Combine(folder, "thumbnails.db"));
+        try
+        {
+            Directory.CreateDirectory(folder);
+            database.Migrate();
+        }
+        catch (Exception problem) when (StorageUnavailableException.Matches(problem))
+        {
+            // Logged and retried by ThumbnailWorker's start-up recovery.
+        }
+
         return database;
     }
 }

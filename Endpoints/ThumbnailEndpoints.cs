@@ -14,7 +14,7 @@ public static class ThumbnailEndpoints
         var api = routes.MapGroup(Prefix);
 
         // Routing ignores a trailing slash: this answers both ".../thumbnail_generator" and ".../thumbnail_generator/".
-        api.MapPost("/", UploadEndpoint.HandleAsync);
+        api.MapPost("/", UploadEndpoint.HandleAsync).RequireRateLimiting(UploadRateLimit.Policy);
         api.MapGet("/{taskId}", GetStatus);
         api.MapGet("/{taskId}/thumbnail", GetThumbnail);
 

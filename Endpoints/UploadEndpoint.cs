@@ -9,6 +9,8 @@ namespace ThumbnailApi.Endpoints;
 /// <summary>
 /// POST an image: stream it to disk, check its header, record the task, queue its id, answer 202.
 /// The row is committed and the id queued before the answer; when the queue is full nothing is kept.
+/// When storage fails (disk full, folder not writable) the request ends in a 503 storage_unavailable
+/// from the error handler, and the upload file is removed: no row, no file.
 /// </summary>
 public static partial class UploadEndpoint
 {
@@ -20,6 +22,7 @@ public static partial class UploadEndpoint
         TaskStore store,
         TaskFiles files,
         TaskQueue queue,
+        StartupRecovery recovery,
         IOptions<ServiceOptions> options,
         TimeProvider clock,
         ILoggerFactory loggers,
@@ -35,6 +38,11 @@ public static partial class UploadEndpoint
         }
 
         // Cheap refusals first, before a byte of the body is read. A retry of a task that exists is not refused.
+        if (!recovery.IsComplete)
+        {
+            return StorageUnavailable(context, settings);
+        }
+
         var keysValidSince = IdempotentUpload.KeysValidSince(clock);
         if (queue.IsFull && (idempotencyKey is null || store.FindByIdempotencyKey(idempotencyKey, keysValidSince) is null))
         {
@@ -128,9 +136,15 @@ public static partial class UploadEndpoint
         {
             if (!accepted)
             {
-                files.DeleteUpload(id);
+                files.TryDeleteUpload(id);
             }
         }
+    }
+
+    private static JsonHttpResult<ApiError> StorageUnavailable(HttpContext context, ServiceOptions settings)
+    {
+        context.Response.Headers.RetryAfter = settings.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return ApiErrors.StorageUnavailable();
     }
 
     private static JsonHttpResult<ApiError> QueueFull(HttpContext context, ServiceOptions settings)

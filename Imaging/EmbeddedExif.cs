@@ -63,7 +63,13 @@ internal static class EmbeddedExif
                 return null;
             }
 
-            input.Position += length + crcBytes + (padded ? length & 1 : 0);
+            var next = input.Position + length + crcBytes + (padded ? length & 1 : 0);
+            if (next > input.Length)
+            {
+                return null; // a chunk that claims more than the file holds (seeking there throws on a MemoryStream)
+            }
+
+            input.Position = next;
         }
 
         return null;

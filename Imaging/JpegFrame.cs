@@ -4,7 +4,8 @@ namespace ThumbnailApi.Imaging;
 /// Reads a JPEG's frame header (SOFn) to name the variants Skia's 8-bit libjpeg-turbo cannot decode
 /// (12- and 16-bit samples, lossless, hierarchical), so they are refused as unsupported_format rather
 /// than failing later in the decoder as if they were damaged. Baseline, extended, progressive and
-/// arithmetic-coded 8-bit JPEGs all pass.
+/// arithmetic-coded 8-bit JPEGs all pass. Also walks the marker segments and scans, without
+/// decoding, to count the scans and to see whether the file reaches its end marker.
 /// </summary>
 internal static class JpegFrame
 {
@@ -74,46 +75,52 @@ internal static class JpegFrame
     /// file; this walk finds the cut. Data after the end marker (phone makers' trailers) is not read.
     /// Rewinds the stream.
     /// </summary>
-    public static bool ReachesEndOfImage(Stream input)
+    public static bool ReachesEndOfImage(Stream input) => Walk(input, stopAboveScans: int.MaxValue).ReachesEnd;
+
+    /// <summary>
+    /// The number of scans (SOS segments), or <paramref name="stopAbove"/> + 1 as soon as there are
+    /// more: a progressive JPEG with thousands of scans is small but makes libjpeg walk every block of
+    /// the picture once per scan. Costs one pass over the bytes. Rewinds the stream.
+    /// </summary>
+    public static int CountScans(Stream input, int stopAbove) => Walk(input, stopAbove).Scans;
+
+    private static (bool ReachesEnd, int Scans) Walk(Stream input, int stopAboveScans)
     {
         try
         {
-            return WalkToEndOfImage(input);
+            input.Position = 2;
+            var reader = new ByteReader(input);
+            var scans = 0;
+            var marker = reader.NextMarker();
+            while (marker >= 0 && scans <= stopAboveScans)
+            {
+                if (marker == 0xD9)
+                {
+                    return (true, scans);
+                }
+
+                if (marker is 0x01 or (>= 0xD0 and <= 0xD7))
+                {
+                    marker = reader.NextMarker();
+                    continue;
+                }
+
+                var length = (reader.Next() << 8) | reader.Next();
+                if (length < 2 || !reader.Skip(length - 2))
+                {
+                    return (false, scans);
+                }
+
+                scans += marker == 0xDA ? 1 : 0;
+                marker = marker == 0xDA ? reader.EndOfEntropyCodedData() : reader.NextMarker();
+            }
+
+            return (false, scans);
         }
         finally
         {
             input.Position = 0;
         }
-    }
-
-    private static bool WalkToEndOfImage(Stream input)
-    {
-        input.Position = 2;
-        var reader = new ByteReader(input);
-        var marker = reader.NextMarker();
-        while (marker >= 0)
-        {
-            if (marker == 0xD9)
-            {
-                return true;
-            }
-
-            if (marker is 0x01 or (>= 0xD0 and <= 0xD7))
-            {
-                marker = reader.NextMarker();
-                continue;
-            }
-
-            var length = (reader.Next() << 8) | reader.Next();
-            if (length < 2 || !reader.Skip(length - 2))
-            {
-                return false;
-            }
-
-            marker = marker == 0xDA ? reader.EndOfEntropyCodedData() : reader.NextMarker();
-        }
-
-        return false;
     }
 
     private static int NextMarker(Stream input)

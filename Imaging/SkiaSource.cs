@@ -22,7 +22,7 @@ internal sealed class SkiaSource : SourceImage
         // Read before the codec owns the stream: Skia reads it lazily while decoding.
         var exifOrigin = EmbeddedExif.Origin(input, format);
         var progressiveJpeg = format == ImageFormat.Jpeg && JpegFrame.IsProgressive(input);
-        var codec = SKCodec.Create(input, out var result);
+        var codec = SKCodec.Create(new SkiaInputStream(input), out var result);
         if (codec is null)
         {
             throw result == SKCodecResult.Unimplemented

@@ -174,7 +174,8 @@ internal sealed class TiffSource : SourceImage
         }
         catch (Exception ex) when (ex is IndexOutOfRangeException or ArgumentException or InvalidOperationException
                                        or NullReferenceException or OverflowException or IOException
-                                       or InvalidCastException or DivideByZeroException or ArrayTypeMismatchException)
+                                       or InvalidCastException or DivideByZeroException or ArrayTypeMismatchException
+                                       or InvalidDataException or FormatException)
         {
             throw ImageRejectedException.Corrupt("the TIFF structure is invalid");
         }

@@ -9,10 +9,19 @@ public sealed class TaskFiles
     private const string PartialSuffix = ".partial";
     private static readonly string[] ThumbnailExtensions = ["png", "jpg", "webp"];
 
+    /// <summary>Creates the folders if it can; if storage is unusable now, start-up recovery creates them later (<see cref="EnsureFolders"/>).</summary>
     public TaskFiles(string dataPath)
     {
-        Uploads = Directory.CreateDirectory(Path.Combine(dataPath, "uploads")).FullName;
-        Thumbnails = Directory.CreateDirectory(Path.Combine(dataPath, "thumbnails")).FullName;
+        Uploads = Path.GetFullPath(Path.Combine(dataPath, "uploads"));
+        Thumbnails = Path.GetFullPath(Path.Combine(dataPath, "thumbnails"));
+        try
+        {
+            EnsureFolders();
+        }
+        catch (Exception problem) when (StorageUnavailableException.Matches(problem))
+        {
+            // Not fatal here: the service starts, answers 503 and retries recovery until storage works.
+        }
     }
 
     public string Uploads { get; }
@@ -28,18 +37,50 @@ public sealed class TaskFiles
 
     public void DeleteUpload(string id) => File.Delete(UploadPath(id));
 
-    /// <summary>Writes the thumbnail to a temporary name and renames it, so a reader never sees half a file.</summary>
+    /// <summary>Deletes the upload if storage allows; false when it could not (the file is then an orphan, removed at the next start).</summary>
+    public bool TryDeleteUpload(string id)
+    {
+        try
+        {
+            DeleteUpload(id);
+            return true;
+        }
+        catch (Exception problem) when (StorageUnavailableException.Matches(problem))
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Creates the uploads and thumbnails folders (once storage can be written).</summary>
+    public void EnsureFolders()
+    {
+        Directory.CreateDirectory(Uploads);
+        Directory.CreateDirectory(Thumbnails);
+    }
+
+    /// <summary>
+    /// Writes the thumbnail to a temporary name and renames it, so a reader never sees half a file.
+    /// When the write fails (disk full), the half-written temporary file is removed.
+    /// </summary>
     public void SaveThumbnail(string id, string extension, byte[] bytes)
     {
         var path = ThumbnailPath(id, extension);
         var partial = path + PartialSuffix;
-        using (var stream = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, 0))
+        try
         {
-            stream.Write(bytes);
-            stream.Flush(flushToDisk: true);
-        }
+            using (var stream = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, 0))
+            {
+                stream.Write(bytes);
+                stream.Flush(flushToDisk: true);
+            }
 
-        File.Move(partial, path, overwrite: true);
+            File.Move(partial, path, overwrite: true);
+        }
+        catch (Exception problem) when (StorageUnavailableException.Matches(problem))
+        {
+            TryDelete(partial);
+            throw;
+        }
     }
 
     public FileStream OpenThumbnail(string id, string extension) =>
@@ -103,6 +144,18 @@ public sealed class TaskFiles
 
     /// <summary>Deletes a file found by <see cref="EnumerateTaskFiles"/>.</summary>
     public static void Delete(TaskFile file) => File.Delete(file.Path);
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception problem) when (StorageUnavailableException.Matches(problem))
+        {
+            // Left for the start-up clean-up, which removes every *.partial file.
+        }
+    }
 
     public static string ExtensionFor(string contentType) => contentType switch
     {

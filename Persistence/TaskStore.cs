@@ -78,6 +78,21 @@ public sealed class TaskStore(Database database, TimeProvider clock)
     }
 
     /// <summary>
+    /// Puts a claimed task back in the queue without counting the attempt, if the claim made in
+    /// <paramref name="attempt"/> still holds: for work stopped by storage trouble, not by the image.
+    /// </summary>
+    public bool ReleaseClaim(string id, int attempt)
+    {
+        using var connection = database.Open();
+        return connection.Execute(
+            """
+            UPDATE tasks SET state = 'queued', attempts = attempts - 1, started_at = NULL
+            WHERE id = @id AND state = 'processing' AND attempts = @attempt
+            """,
+            new { id, attempt }) == 1;
+    }
+
+    /// <summary>
     /// At start-up: tasks that already used up their attempts are failed with
     /// <c>processing_crashed</c>; every other unfinished task goes back to queued, oldest first.
     /// </summary>
