@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.Options;
 using ThumbnailApi.Endpoints;
 using ThumbnailApi.Imaging;
+using ThumbnailApi.Operations;
 using ThumbnailApi.Persistence;
 using ThumbnailApi.Processing;
 
@@ -42,6 +43,7 @@ public static class ServiceRegistration
         {
             json.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
             json.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
+            json.SerializerOptions.NumberHandling = JsonNumberHandling.Strict; // numbers are numbers (also in the OpenAPI schemas)
         });
 
         services.AddSingleton(TimeProvider.System);
@@ -51,15 +53,19 @@ public static class ServiceRegistration
         services.AddSingleton<TaskQueue>();
         services.AddSingleton<IThumbnailer>(provider => new ThumbnailPipeline(provider.GetRequiredService<IOptions<ServiceOptions>>().Value.ImagingLimits));
         services.AddHostedService<ThumbnailWorker>();
+        builder.AddOperations();
         return builder;
     }
 
     public static WebApplication UseThumbnailApi(this WebApplication app)
     {
         app.UseForwardedHeaders();
+        app.UseRequestLog();
         app.UseJsonErrors();
+        app.UseUploadPage();
         app.UseRouting(); // after the error handlers, so routing failures are answered in JSON too
         app.MapThumbnailApi();
+        app.MapOperations();
         return app;
     }
 

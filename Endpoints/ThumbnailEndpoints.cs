@@ -10,12 +10,12 @@ public static class ThumbnailEndpoints
 
     public static IEndpointRouteBuilder MapThumbnailApi(this IEndpointRouteBuilder routes)
     {
-        var api = routes.MapGroup(Prefix);
+        var api = routes.MapGroup(Prefix).WithTags("Thumbnails");
 
         // Routing ignores a trailing slash: this answers both ".../thumbnail_generator" and ".../thumbnail_generator/".
-        api.MapPost("/", UploadEndpoint.HandleAsync);
-        api.MapGet("/{taskId}", GetStatus);
-        api.MapGet("/{taskId}/thumbnail", GetThumbnail);
+        api.MapPost("/", UploadEndpoint.HandleAsync).AddEndpointFilter<UploadOutcomeFilter>().DescribeUpload();
+        api.MapGet("/{taskId}", GetStatus).DescribeStatus();
+        api.MapGet("/{taskId}/thumbnail", GetThumbnail).DescribeThumbnail();
         return routes;
     }
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
 using ThumbnailApi.Imaging;
+using ThumbnailApi.Operations;
 using ThumbnailApi.Persistence;
 
 namespace ThumbnailApi.Processing;
@@ -19,6 +20,8 @@ public sealed class ThumbnailWorker(
     IThumbnailer thumbnailer,
     IOptions<ServiceOptions> options,
     TimeProvider clock,
+    WorkerActivity activity,
+    ThumbnailMetrics metrics,
     ILogger<ThumbnailWorker> logger) : BackgroundService, IHostedLifecycleService
 {
     public const string CrashedMessage =
@@ -34,6 +37,7 @@ public sealed class ThumbnailWorker(
         foreach (var id in recovered.GivenUp)
         {
             WorkerLog.GaveUp(logger, id, _options.MaxAttempts);
+            metrics.TaskGivenUp("processing_crashed");
         }
 
         var orphans = files.DeleteOrphans(store.UnfinishedIds());
@@ -64,6 +68,7 @@ public sealed class ThumbnailWorker(
 
     private async Task DrainAsync(CancellationToken stoppingToken)
     {
+        using var alive = activity.LoopRunning();
         try
         {
             await foreach (var id in queue.ReadAllAsync(stoppingToken))
@@ -85,6 +90,8 @@ public sealed class ThumbnailWorker(
             return;
         }
 
+        using var busy = activity.Working();
+        metrics.TaskStarted(task);
         WorkerLog.Started(logger, id, task.Attempts, task.InputFormat, task.InputWidth, task.InputHeight);
         var started = clock.GetTimestamp();
         try
@@ -96,6 +103,7 @@ public sealed class ThumbnailWorker(
             if (store.MarkSucceeded(id, task.Attempts, stored))
             {
                 WorkerLog.Succeeded(logger, id, stored.Width, stored.Height, stored.ContentType, stored.Bytes, clock.GetElapsedTime(started).TotalMilliseconds);
+                metrics.TaskSucceeded(task, stored.Bytes);
                 files.DeleteUpload(id);
             }
             else
@@ -160,6 +168,7 @@ public sealed class ThumbnailWorker(
         if (store.MarkFailed(task.Id, task.Attempts, code, message))
         {
             WorkerLog.Failed(logger, task.Id, code, message);
+            metrics.TaskFailed(task, code);
             files.DeleteUpload(task.Id);
         }
         else
