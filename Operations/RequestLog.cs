@@ -25,13 +25,23 @@ public sealed partial class RequestLog(RequestDelegate next, ILogger<RequestLog>
             if (logger.IsEnabled(level))
             {
                 var route = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "-";
-                Completed(logger, level, request.Method, path.Length > MaxPathLength ? path[..MaxPathLength] + "…" : path, route,
-                    context.Response.StatusCode, Stopwatch.GetElapsedTime(started).TotalMilliseconds,
-                    context.RequestAborted.IsCancellationRequested ? " (client gone)" : "");
+                var shownPath = path.Length > MaxPathLength ? path[..MaxPathLength] + "…" : path;
+                var elapsedMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                if (context.RequestAborted.IsCancellationRequested)
+                {
+                    Abandoned(logger, level, request.Method, shownPath, route, context.Response.StatusCode, elapsedMs);
+                }
+                else
+                {
+                    Completed(logger, level, request.Method, shownPath, route, context.Response.StatusCode, elapsedMs);
+                }
             }
         }
     }
 
-    [LoggerMessage(EventId = 1200, Message = "HTTP {Method} {Path} (route {Route}) answered {StatusCode} in {ElapsedMs:F1} ms{Aborted}")]
-    private static partial void Completed(ILogger logger, LogLevel level, string method, string path, string route, int statusCode, double elapsedMs, string aborted);
+    [LoggerMessage(EventId = 1200, Message = "HTTP {Method} {Path} (route {Route}) answered {StatusCode} in {ElapsedMs:F1} ms")]
+    private static partial void Completed(ILogger logger, LogLevel level, string method, string path, string route, int statusCode, double elapsedMs);
+
+    [LoggerMessage(EventId = 1201, Message = "HTTP {Method} {Path} (route {Route}) ended with status {StatusCode} after {ElapsedMs:F1} ms: the client went away")]
+    private static partial void Abandoned(ILogger logger, LogLevel level, string method, string path, string route, int statusCode, double elapsedMs);
 }
