@@ -11,7 +11,9 @@ WORKDIR /src
 COPY ThumbnailApi.csproj ./
 RUN dotnet restore ThumbnailApi.csproj
 COPY . ./
-RUN dotnet publish ThumbnailApi.csproj --no-restore --configuration Release --output /app -p:UseAppHost=false
+# PathMap: stack traces name source files as /_/Persistence/..., not the build folder.
+RUN dotnet publish ThumbnailApi.csproj --no-restore --configuration Release --output /app \
+    -p:UseAppHost=false -p:PathMap=/src/=/_/
 
 FROM mcr.microsoft.com/dotnet/aspnet:${DOTNET_VERSION} AS runtime
 # SkiaSharp's native library links against fontconfig; nothing else is needed (no curl: the
