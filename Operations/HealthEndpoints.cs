@@ -55,7 +55,12 @@ public static class HealthEndpoints
     private static HealthCheckEntry Entry(HealthReportEntry entry) => new(
         Name(entry.Status),
         // A check that threw has the exception's message as description, which may name a path: say only what kind it was.
-        entry.Exception is { } exception ? $"The check failed ({exception.GetType().Name})." : entry.Description,
+        entry.Exception switch
+        {
+            null => entry.Description,
+            OperationCanceledException or TimeoutException => "The check did not answer in time.",
+            var exception => $"The check failed ({exception.GetType().Name}).",
+        },
         entry.Duration.TotalMilliseconds,
         entry.Data.Count > 0 ? entry.Data : null);
 
