@@ -44,6 +44,18 @@ public sealed class ServiceOptions
     [Range(1, 3600)]
     public int RetryAfterSeconds { get; set; } = 5;
 
+    /// <summary>Status requests that may wait (<c>?wait=N</c>) at the same time; more are answered at once. 0 turns waiting off.</summary>
+    [Range(0, 1_000_000)]
+    public int LongPollMaxWaiters { get; set; } = 10_000;
+
+    /// <summary>Days a finished task and its thumbnail are kept; 0 keeps them forever.</summary>
+    [Range(0, 36_500)]
+    public int RetentionDays { get; set; } = 7;
+
+    /// <summary>Minutes between two retention sweeps (expired tasks and orphan files).</summary>
+    [Range(1, 10_080)]
+    public int RetentionSweepMinutes { get; set; } = 10;
+
     public ImagingLimits ImagingLimits => new() { MaxPixels = MaxPixels, MaxFrames = MaxFrames };
 
     public TimeSpan ProcessingTimeout => TimeSpan.FromSeconds(ProcessingTimeoutSeconds);

@@ -53,6 +53,11 @@ public static class ServiceRegistration
         services.AddSingleton<TaskQueue>();
         services.AddSingleton<IThumbnailer>(provider => new ThumbnailPipeline(provider.GetRequiredService<IOptions<ServiceOptions>>().Value.ImagingLimits));
         services.AddHostedService<ThumbnailWorker>();
+        services.AddSingleton<TaskCompletionSignals>();
+        services.AddSingleton<TaskWaiter>();
+        services.AddSingleton<RetentionPolicy>();
+        services.AddSingleton<RetentionSweep>();
+        services.AddHostedService<RetentionService>();
         builder.AddOperations();
         return builder;
     }

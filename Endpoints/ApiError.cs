@@ -62,6 +62,10 @@ public static class ApiErrors
         Create(StatusCodes.Status409Conflict, "task_failed",
             "This task failed, so it has no thumbnail. Its status says why.", taskId);
 
+    public static JsonHttpResult<ApiError> IdempotencyKeyReused() =>
+        Create(StatusCodes.Status422UnprocessableEntity, "idempotency_key_reused",
+            "This Idempotency-Key was used in the last 24 hours for a different image or different options. Use a new key for a new upload.");
+
     public static JsonHttpResult<ApiError> Internal() =>
         Create(StatusCodes.Status500InternalServerError, "internal_error",
             "Something went wrong on our side. Try again; if it keeps happening, tell the operator the time of the request.");

@@ -21,15 +21,18 @@ public static class ThumbnailEndpointDocs
         .WithDescription(
             "Send `multipart/form-data` with one file part named `image` (PNG, JPEG, GIF, BMP, TIFF or WebP, decided from the bytes, "
             + "never from the name). The answer comes once the upload is stored and queued: poll `status_url` until `task_status` "
-            + "is SUCCESS or FAILED. " + OptionNote)
+            + "is SUCCESS or FAILED. " + OptionNote
+            + $" With an `{IdempotentUpload.Header}` header, a retry with the same key, image and options within 24 hours "
+            + $"gets the same task again (202, marked `{IdempotentUpload.ReplayedHeader}: true`) instead of a second one.")
         .ProducesApiError(StatusCodes.Status400BadRequest,
             "`missing_image`: not multipart/form-data, no `image` part, an empty file or a cut-off body. "
-            + "`invalid_option`: a bad width, height, fit or format (`field` names it).")
+            + $"`invalid_option`: a bad width, height, fit, format or `{IdempotentUpload.Header}` (`field` names it).")
         .ProducesApiError(StatusCodes.Status413PayloadTooLarge, "`file_too_large`: the upload is over the size limit.")
         .ProducesApiError(StatusCodes.Status415UnsupportedMediaType,
             "`unsupported_format`: the bytes are not PNG, JPEG, GIF, BMP, TIFF or WebP, whatever the file name says.")
         .ProducesApiError(StatusCodes.Status422UnprocessableEntity,
-            "`corrupt_image`: the header cannot be read. `image_too_large`: more pixels or frames than the limits allow (checked before decoding).")
+            "`corrupt_image`: the header cannot be read. `image_too_large`: more pixels or frames than the limits allow (checked before decoding). "
+            + $"`idempotency_key_reused`: the `{IdempotentUpload.Header}` was used in the last 24 hours for another image or other options.")
         .ProducesApiError(StatusCodes.Status503ServiceUnavailable,
             "`queue_full`: too many images wait for a worker; nothing was stored. Retry after the seconds in `Retry-After`.")
         .ProducesApiError(StatusCodes.Status500InternalServerError, "`internal_error`: something unexpected; the detail is only in the service's log.")
@@ -52,7 +55,15 @@ public static class ThumbnailEndpointDocs
                 operation.Parameters.Add(new OpenApiParameter { Name = name, In = ParameterLocation.Query, Schema = schema, Description = description });
             }
 
+            operation.Parameters.Add(new OpenApiParameter
+            {
+                Name = IdempotentUpload.Header,
+                In = ParameterLocation.Header,
+                Description = $"Optional: makes a retry safe. 1 to {IdempotentUpload.MaxKeyLength} printable ASCII characters, such as a UUID.",
+                Schema = new OpenApiSchema { Type = JsonSchemaType.String, MaxLength = IdempotentUpload.MaxKeyLength },
+            });
             AddHeader(operation, StatusCodes.Status202Accepted, "Location", "The task's status address, relative to the service.");
+            AddHeader(operation, StatusCodes.Status202Accepted, IdempotentUpload.ReplayedHeader, "true when this answers a retry with the task made earlier.");
             AddHeader(operation, StatusCodes.Status503ServiceUnavailable, "Retry-After", "Seconds to wait before trying again.", JsonSchemaType.Integer);
             return Task.CompletedTask;
         });
@@ -64,10 +75,48 @@ public static class ThumbnailEndpointDocs
             "`task_status` is PENDING (with `stage` queued or processing), SUCCESS (with `image`: the thumbnail's url, size and type) "
             + "or FAILED (with `error.code` and `error.message`). Task failure codes: corrupt_image, unsupported_format, image_too_large, "
             + "processing_timeout, processing_crashed, upload_missing, internal_error.")
+        .ProducesApiError(StatusCodes.Status400BadRequest, "`invalid_option`: `wait` is not a number of seconds from 0 to 30.")
         .ProducesApiError(StatusCodes.Status404NotFound, "`task_not_found`: no task has this id (or it is malformed).")
         .AddOpenApiOperationTransformer((operation, _, _) =>
         {
             DescribeTaskId(operation);
+            if (operation.Parameters?.FirstOrDefault(parameter => parameter.Name == "wait") is OpenApiParameter wait)
+            {
+                wait.Description = $"Seconds (0–{WaitOption.MaxSeconds}, decimals allowed) to hold the answer while the task is PENDING: "
+                                   + "it comes as soon as the task finishes, or at the end of the wait with PENDING.";
+                wait.Schema = new OpenApiSchema { Type = JsonSchemaType.Number, Minimum = "0", Maximum = WaitOption.MaxSeconds.ToString(CultureInfo.InvariantCulture) };
+            }
+
+            return Task.CompletedTask;
+        });
+
+    public static RouteHandlerBuilder DescribeBatchStatus(this RouteHandlerBuilder route) => route
+        .WithName("GetTaskStatuses")
+        .WithSummary("Statuses of several tasks")
+        .WithDescription($"`?ids=a,b,c` (1 to {BatchStatusEndpoint.MaxIds} ids): the found tasks in the order asked, each as GET /{{taskId}} answers it; "
+                         + "unknown or malformed ids are listed under `not_found`.")
+        .ProducesApiError(StatusCodes.Status400BadRequest, $"`invalid_option`: `ids` is missing or lists more than {BatchStatusEndpoint.MaxIds} ids.")
+        .AddOpenApiOperationTransformer((operation, _, _) =>
+        {
+            if (operation.Parameters?.FirstOrDefault(parameter => parameter.Name == "ids") is OpenApiParameter ids)
+            {
+                ids.Description = "Task ids separated by commas (the parameter may also be repeated).";
+                ids.Required = true;
+            }
+
+            return Task.CompletedTask;
+        });
+
+    public static RouteHandlerBuilder DescribeDelete(this RouteHandlerBuilder route) => route
+        .WithName("DeleteTask")
+        .WithSummary("Delete a task")
+        .WithDescription("Removes the task, its upload and its thumbnail (204). Safe while the task is being processed: "
+                         + "the result is discarded and nothing is left on disk.")
+        .ProducesApiError(StatusCodes.Status404NotFound, "`task_not_found`: no task has this id (or it is malformed).")
+        .AddOpenApiOperationTransformer((operation, _, _) =>
+        {
+            DescribeTaskId(operation);
+            SetDescription(operation, StatusCodes.Status204NoContent, "Deleted.");
             return Task.CompletedTask;
         });
 

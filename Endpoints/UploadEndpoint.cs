@@ -30,8 +30,15 @@ public static partial class UploadEndpoint
         var settings = options.Value;
         var request = context.Request;
 
-        // Cheap refusals first, before a byte of the body is read.
-        if (queue.IsFull)
+        var (idempotencyKey, keyError) = IdempotentUpload.ReadKey(request);
+        if (keyError is not null)
+        {
+            return keyError;
+        }
+
+        // Cheap refusals first, before a byte of the body is read. A retry of a task that exists is not refused.
+        var keysValidSince = IdempotentUpload.KeysValidSince(clock);
+        if (queue.IsFull && (idempotencyKey is null || store.FindByIdempotencyKey(idempotencyKey, keysValidSince) is null))
         {
             return QueueFull(context, settings);
         }
@@ -54,9 +61,11 @@ public static partial class UploadEndpoint
 
         var id = TaskId.New();
         var accepted = false;
+        using var digest = idempotencyKey is null ? null : new UploadDigest();
         try
         {
-            var (form, formError) = await MultipartUpload.ReadAsync(request, () => files.CreateUpload(id), settings.MaxUploadBytes, cancellation);
+            var (form, formError) = await MultipartUpload.ReadAsync(
+                request, () => digest?.Wrap(files.CreateUpload(id)) ?? files.CreateUpload(id), settings.MaxUploadBytes, cancellation);
             if (form is null)
             {
                 return formError!;
@@ -81,7 +90,7 @@ public static partial class UploadEndpoint
                     : ApiErrors.Unprocessable(rejection.Code, rejection.Message);
             }
 
-            store.InsertQueued(new TaskRecord
+            var task = new TaskRecord
             {
                 Id = id,
                 FileName = form.FileName,
@@ -94,7 +103,19 @@ public static partial class UploadEndpoint
                 Fit = spec.Fit.Name(),
                 Format = spec.Format.Name(),
                 CreatedAt = clock.GetUtcNow().ToUnixTimeMilliseconds(),
-            });
+                IdempotencyKey = idempotencyKey,
+                RequestHash = digest is null ? null : IdempotentUpload.RequestHash(digest.Hash, spec),
+            };
+            if (idempotencyKey is null)
+            {
+                store.InsertQueued(task);
+            }
+            else if (store.InsertQueuedUnlessKeyTaken(task, keysValidSince) is { } earlier)
+            {
+                // A retry (or a concurrent twin) of an upload that already has a task: this copy is dropped.
+                return earlier.RequestHash == task.RequestHash ? IdempotentUpload.Replay(context, earlier.Id) : ApiErrors.IdempotencyKeyReused();
+            }
+
             if (!queue.TryEnqueue(id))
             {
                 store.Delete(id);

@@ -3,8 +3,8 @@ using ThumbnailApi.Operations;
 namespace ThumbnailApi.Endpoints;
 
 /// <summary>
-/// Counts every upload request by outcome ("accepted" or the error code it was answered with),
-/// whichever of the handler's many exits it took.
+/// Counts every upload request by outcome ("accepted", "replayed" for an idempotent retry, or the
+/// error code it was answered with), whichever of the handler's many exits it took.
 /// </summary>
 public sealed class UploadOutcomeFilter(ThumbnailMetrics metrics) : IEndpointFilter
 {
@@ -15,6 +15,11 @@ public sealed class UploadOutcomeFilter(ThumbnailMetrics metrics) : IEndpointFil
         {
             var result = await next(context);
             outcome = OutcomeOf(result);
+            if (outcome == "accepted" && context.HttpContext.Response.Headers.ContainsKey(IdempotentUpload.ReplayedHeader))
+            {
+                outcome = "replayed"; // a retry answered with the task made earlier
+            }
+
             return result;
         }
         finally

@@ -16,6 +16,11 @@ public static class HeaderProbe
             EnforcePixelLimit(width, height, limits);
         }
 
+        if (format == ImageFormat.Jpeg && JpegFrame.UnsupportedVariant(input) is { } variant)
+        {
+            throw new ImageRejectedException(Rejection.UnsupportedFormat, $"This {variant} is not supported: only 8-bit JPEGs are.");
+        }
+
         SourceImage image = format == ImageFormat.Tiff
             ? TiffSource.Open(input)
             : SkiaSource.Open(input, format);

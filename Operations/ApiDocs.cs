@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using System.Collections.Frozen;
+using System.Text.Json.Serialization;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
@@ -27,6 +29,7 @@ public static class ApiDocs
         [(typeof(TaskStatusResponse), "status")] = ["success"],
         [(typeof(TaskStatusResponse), "task_status")] = [TaskResponses.Pending, TaskResponses.Success, TaskResponses.Failure],
         [(typeof(TaskStatusResponse), "stage")] = ["queued", "processing"],
+        [(typeof(BatchStatusResponse), "status")] = ["success"],
         [(typeof(RequestedOptions), "fit")] = SpecNames.Fits,
         [(typeof(RequestedOptions), "format")] = SpecNames.Formats,
         [(typeof(ApiError), "status")] = ["failed"],
@@ -36,9 +39,21 @@ public static class ApiDocs
 
     public static void Configure(OpenApiOptions options)
     {
+        // Per schema id, the properties marked [JsonIgnore(Condition = Never)]: written even when null.
+        var writtenWhenNull = new ConcurrentDictionary<string, HashSet<string>>();
         options.AddSchemaTransformer((schema, context, _) =>
         {
             DescribeWords(schema, context.JsonTypeInfo.Type);
+            var always = context.JsonTypeInfo.Properties
+                .Where(property => property.AttributeProvider?.GetCustomAttributes(typeof(JsonIgnoreAttribute), inherit: true)
+                    is [JsonIgnoreAttribute { Condition: JsonIgnoreCondition.Never }])
+                .Select(property => property.Name)
+                .ToHashSet();
+            if (always.Count > 0 && options.CreateSchemaReferenceId(context.JsonTypeInfo) is { } id)
+            {
+                writtenWhenNull[id] = always;
+            }
+
             return Task.CompletedTask;
         });
         options.AddDocumentTransformer((document, _, _) =>
@@ -50,9 +65,13 @@ public static class ApiDocs
                 Description = "Upload an image, get a task id, poll the task until it is SUCCESS, download the thumbnail. "
                               + "Every error is JSON: status, error_code (the HTTP status), code (snake_case) and message.",
             };
-            foreach (var schema in document.Components?.Schemas?.Values.OfType<OpenApiSchema>() ?? [])
+            foreach (var (id, schema) in document.Components?.Schemas ?? new Dictionary<string, IOpenApiSchema>())
             {
-                DescribeOmittedNulls(schema); // here, once nullable references have become oneOf [null, $ref]
+                if (schema is OpenApiSchema plain)
+                {
+                    // Here, once nullable references have become oneOf [null, $ref].
+                    DescribeOmittedNulls(plain, writtenWhenNull.GetValueOrDefault(id) ?? []);
+                }
             }
 
             // No fixed server address: clients and the /docs page use the address they fetched the document from.
@@ -67,13 +86,20 @@ public static class ApiDocs
     }
 
     /// <summary>
-    /// The service never writes a null (JSON option WhenWritingNull): a nullable property is left
-    /// out instead. So it is optional rather than required, and its type does not include null.
+    /// The service writes no null (JSON option WhenWritingNull): a nullable property is left out
+    /// instead, so it is optional rather than required, and its type does not include null. Only
+    /// the properties in <paramref name="writtenWhenNull"/> are always written, null or not: they are required and nullable.
     /// </summary>
-    private static void DescribeOmittedNulls(OpenApiSchema schema)
+    private static void DescribeOmittedNulls(OpenApiSchema schema, IReadOnlySet<string> writtenWhenNull)
     {
         foreach (var (name, property) in schema.Properties?.ToList() ?? [])
         {
+            if (writtenWhenNull.Contains(name))
+            {
+                (schema.Required ??= new HashSet<string>()).Add(name); // always present, perhaps null
+                continue;
+            }
+
             if (property is OpenApiSchema { Type: { } type } plain && type.HasFlag(JsonSchemaType.Null))
             {
                 plain.Type = type & ~JsonSchemaType.Null;

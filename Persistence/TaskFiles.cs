@@ -7,6 +7,7 @@ namespace ThumbnailApi.Persistence;
 public sealed class TaskFiles
 {
     private const string PartialSuffix = ".partial";
+    private static readonly string[] ThumbnailExtensions = ["png", "jpg", "webp"];
 
     public TaskFiles(string dataPath)
     {
@@ -91,6 +92,41 @@ public sealed class TaskFiles
         }
     }
 
+    /// <summary>Deletes everything a task may have on disk: its upload and its thumbnail in any format.</summary>
+    public void DeleteAll(string id)
+    {
+        DeleteUpload(id);
+        foreach (var extension in ThumbnailExtensions)
+        {
+            DeleteThumbnail(id, extension);
+        }
+    }
+
+    /// <summary>Every upload, thumbnail and half-written thumbnail named by a task id, with its last write time.</summary>
+    public IEnumerable<TaskFile> EnumerateTaskFiles()
+    {
+        foreach (var file in new DirectoryInfo(Uploads).EnumerateFiles())
+        {
+            if (TaskId.TryParse(file.Name, out var id) && id == file.Name)
+            {
+                yield return new TaskFile(id, TaskFileKind.Upload, file.FullName, file.LastWriteTimeUtc);
+            }
+        }
+
+        foreach (var file in new DirectoryInfo(Thumbnails).EnumerateFiles())
+        {
+            var partial = file.Name.EndsWith(PartialSuffix, StringComparison.Ordinal);
+            var name = file.Name.Split('.')[0];
+            if (TaskId.TryParse(name, out var id) && id == name)
+            {
+                yield return new TaskFile(id, partial ? TaskFileKind.PartialThumbnail : TaskFileKind.Thumbnail, file.FullName, file.LastWriteTimeUtc);
+            }
+        }
+    }
+
+    /// <summary>Deletes a file found by <see cref="EnumerateTaskFiles"/>.</summary>
+    public static void Delete(TaskFile file) => File.Delete(file.Path);
+
     /// <summary>Bytes free for the service on the data folder's file system.</summary>
     public long AvailableBytes() => new DriveInfo(Uploads).AvailableFreeSpace;
 
@@ -108,3 +144,13 @@ public sealed class TaskFiles
     private static string Checked(string id) =>
         TaskId.TryParse(id, out var valid) && valid == id ? id : throw new ArgumentException("Not a task id.", nameof(id));
 }
+
+public enum TaskFileKind
+{
+    Upload,
+    Thumbnail,
+    PartialThumbnail,
+}
+
+/// <summary>A file in the data folder that belongs to a task (by its name).</summary>
+public sealed record TaskFile(string TaskId, TaskFileKind Kind, string Path, DateTime LastWriteUtc);

@@ -22,6 +22,7 @@ public sealed class ThumbnailWorker(
     TimeProvider clock,
     WorkerActivity activity,
     ThumbnailMetrics metrics,
+    TaskCompletionSignals completions,
     ILogger<ThumbnailWorker> logger) : BackgroundService, IHostedLifecycleService
 {
     public const string CrashedMessage =
@@ -102,6 +103,7 @@ public sealed class ThumbnailWorker(
             var stored = new StoredThumbnail(thumbnail.ContentType, thumbnail.Width, thumbnail.Height, thumbnail.Bytes.Length, ETagOf(thumbnail.Bytes));
             if (store.MarkSucceeded(id, task.Attempts, stored))
             {
+                completions.Raise(id);
                 WorkerLog.Succeeded(logger, id, stored.Width, stored.Height, stored.ContentType, stored.Bytes, clock.GetElapsedTime(started).TotalMilliseconds);
                 metrics.TaskSucceeded(task, stored.Bytes);
                 files.DeleteUpload(id);
@@ -167,6 +169,7 @@ public sealed class ThumbnailWorker(
     {
         if (store.MarkFailed(task.Id, task.Attempts, code, message))
         {
+            completions.Raise(task.Id);
             WorkerLog.Failed(logger, task.Id, code, message);
             metrics.TaskFailed(task, code);
             files.DeleteUpload(task.Id);

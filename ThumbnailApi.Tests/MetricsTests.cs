@@ -64,6 +64,28 @@ public sealed class MetricsTests
     }
 
     [Test]
+    public async Task An_idempotent_retry_is_counted_as_replayed_not_as_a_second_upload()
+    {
+        using var factory = new ThumbnailApiFactory();
+        using var client = factory.CreateApiClient();
+        var before = await ScrapeAsync(client.Http);
+
+        for (var attempt = 0; attempt < 2; attempt++)
+        {
+            using var form = new MultipartFormDataContent { { new ByteArrayContent(TestImages.Bytes("alpha.png")), "image", "alpha.png" } };
+            using var request = new HttpRequestMessage(HttpMethod.Post, $"{ApiClient.Api}/") { Content = form };
+            request.Headers.Add("Idempotency-Key", "metrics-retry-1");
+            using var response = await client.Http.SendAsync(request);
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Accepted));
+        }
+
+        var after = await ScrapeAsync(client.Http);
+        Assert.That(after.Value("thumbnail_uploads_total", ("outcome", "accepted")) - before.Value("thumbnail_uploads_total", ("outcome", "accepted")), Is.EqualTo(1));
+        Assert.That(after.Value("thumbnail_uploads_total", ("outcome", "replayed")) - before.Value("thumbnail_uploads_total", ("outcome", "replayed")), Is.EqualTo(1));
+        Assert.That(after.Value("thumbnail_uploaded_bytes_total") - before.Value("thumbnail_uploaded_bytes_total"), Is.EqualTo(TestImages.Bytes("alpha.png").Length));
+    }
+
+    [Test]
     public async Task Queue_depth_and_worker_gauges_are_exported()
     {
         using var factory = new ThumbnailApiFactory(new Dictionary<string, string?>

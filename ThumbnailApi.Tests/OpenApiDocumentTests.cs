@@ -132,6 +132,9 @@ public sealed class OpenApiDocumentTests
         var required = status["required"]!.AsArray().Select(name => name!.GetValue<string>()).ToList();
 
         Assert.That(required, Does.Contain("task_status").And.Not.Contain("image").And.Not.Contain("error").And.Not.Contain("stage"));
+        Assert.That(required, Does.Contain("expires_at"), "written even when null");
+        Assert.That(status["properties"]!["expires_at"]!["type"]!.AsArray().Select(type => type!.GetValue<string>()), Does.Contain("null"));
+        Assert.That(status["properties"]!["completed_at"]!["type"]!.GetValue<string>(), Is.EqualTo("string"), "left out, never null");
         Assert.That(status["properties"]!["task_status"]!["enum"]!.AsArray().Select(word => word!.GetValue<string>()),
             Is.EqualTo(new[] { "PENDING", "SUCCESS", "FAILED" }));
         Assert.That(_document["components"]!["schemas"]!["ThumbnailInfo"]!["properties"]!["width"]!["type"]!.GetValue<string>(), Is.EqualTo("integer"));
