@@ -1,7 +1,5 @@
 using System.Net;
 using System.Text.Json;
-using Microsoft.Extensions.DependencyInjection;
-using ThumbnailApi.Imaging;
 using ThumbnailApi.Operations;
 using ThumbnailApi.Tests.Support;
 
@@ -85,15 +83,11 @@ public sealed class HealthTests
     [Test]
     public async Task Readiness_is_503_while_the_queue_is_full_and_200_again_once_it_drains()
     {
-        using var gate = new GatedThumbnailer();
-        using var factory = new ThumbnailApiFactory(
-            new Dictionary<string, string?> { ["ThumbnailApi:QueueCapacity"] = "1", ["ThumbnailApi:WorkerCount"] = "1" },
-            services => services.AddSingleton<IThumbnailer>(gate));
-        using var client = factory.CreateApiClient();
+        using var service = new GatedService(new Dictionary<string, string?> { ["ThumbnailApi:QueueCapacity"] = "1", ["ThumbnailApi:WorkerCount"] = "1" });
+        var client = service.Client;
         await ReadyWhenWorkersRunAsync(client.Http);
 
-        var held = await client.UploadAsync(TestImages.Path("photo.jpg"));
-        await gate.WaitUntilHeldAsync();
+        var held = await service.UploadHeldAsync("photo.jpg");
         var queued = await client.UploadAsync(TestImages.Path("alpha.png"));
         var (fullStatus, fullBody) = await GetReadyAsync(client.Http);
 
@@ -105,7 +99,7 @@ public sealed class HealthTests
         Assert.That(workers.GetProperty("data").GetProperty("busy").GetInt32(), Is.EqualTo(1));
         Assert.That(fullBody.GetProperty("checks").GetProperty("database").GetProperty("data").GetProperty("unfinished_tasks").GetInt64(), Is.EqualTo(2));
 
-        gate.Open();
+        service.Gate.Open();
         await client.WaitUntilFinishedAsync(held);
         await client.WaitUntilFinishedAsync(queued);
         var (drainedStatus, drainedBody) = await GetReadyAsync(client.Http);
