@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.Options;
 using ThumbnailApi.Endpoints;
 using ThumbnailApi.Imaging;
+using ThumbnailApi.Operations;
 using ThumbnailApi.Persistence;
 using ThumbnailApi.Processing;
 
@@ -45,6 +46,7 @@ public static class ServiceRegistration
             json.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
             // HTML-safe escaping: a file name like <img onerror=…> never appears as markup, even to a careless client.
             json.SerializerOptions.Encoder = JavaScriptEncoder.Default;
+            json.SerializerOptions.NumberHandling = JsonNumberHandling.Strict; // numbers are numbers (also in the OpenAPI schemas)
         });
 
         services.AddSingleton(TimeProvider.System);
@@ -67,16 +69,20 @@ public static class ServiceRegistration
         services.AddSingleton<RetentionSweep>();
         services.AddHostedService<RetentionService>();
         services.AddUploadRateLimit();
+        builder.AddOperations();
         return builder;
     }
 
     public static WebApplication UseThumbnailApi(this WebApplication app)
     {
         app.UseForwardedHeaders();
+        app.UseRequestLog();
         app.UseJsonErrors();
+        app.UseUploadPage();
         app.UseRouting(); // after the error handlers, so routing failures are answered in JSON too
         app.UseRateLimiter(); // after routing: the upload endpoint names its policy
         app.MapThumbnailApi();
+        app.MapOperations();
         return app;
     }
 

@@ -11,23 +11,18 @@ public static class ThumbnailEndpoints
 
     public static IEndpointRouteBuilder MapThumbnailApi(this IEndpointRouteBuilder routes)
     {
-        var api = routes.MapGroup(Prefix);
+        var api = routes.MapGroup(Prefix).WithTags("Thumbnails");
 
         // Routing ignores a trailing slash: this answers both ".../thumbnail_generator" and ".../thumbnail_generator/".
-        api.MapPost("/", UploadEndpoint.HandleAsync).RequireRateLimiting(UploadRateLimit.Policy);
-        api.MapGet("/{taskId}", GetStatus);
-        api.MapGet("/{taskId}/thumbnail", GetThumbnail);
+        api.MapPost("/", UploadEndpoint.HandleAsync)
+            .RequireRateLimiting(UploadRateLimit.Policy)
+            .AddEndpointFilter<UploadOutcomeFilter>()
+            .DescribeUpload();
+        api.MapGet("/{taskId}", GetStatus).DescribeStatus();
+        api.MapGet("/{taskId}/thumbnail", GetThumbnail).DescribeThumbnail();
 
-        api.MapGet("/", BatchStatusEndpoint.Handle)
-            .WithName("GetTaskStatuses")
-            .WithSummary("Statuses of several tasks")
-            .WithDescription("`?ids=a,b,c` (1 to 100 ids): the found tasks in the order asked, each as GET /{taskId} answers it; unknown or malformed ids are listed under `not_found`.")
-            .Produces<ApiError>(StatusCodes.Status400BadRequest);
-        api.MapDelete("/{taskId}", DeleteEndpoint.Handle)
-            .WithName("DeleteTask")
-            .WithSummary("Delete a task")
-            .WithDescription("Removes the task, its upload and its thumbnail (204). Safe while the task is being processed: the result is discarded and nothing is left on disk.")
-            .Produces<ApiError>(StatusCodes.Status404NotFound);
+        api.MapGet("/", BatchStatusEndpoint.Handle).DescribeBatchStatus();
+        api.MapDelete("/{taskId}", DeleteEndpoint.Handle).DescribeDelete();
         return routes;
     }
 

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using ThumbnailApi.Imaging;
+using ThumbnailApi.Operations;
 using ThumbnailApi.Persistence;
 using ThumbnailApi.Processing;
 
@@ -26,6 +27,7 @@ public static partial class UploadEndpoint
         IOptions<ServiceOptions> options,
         TimeProvider clock,
         ILoggerFactory loggers,
+        ThumbnailMetrics metrics,
         CancellationToken cancellation)
     {
         var settings = options.Value;
@@ -130,6 +132,7 @@ public static partial class UploadEndpoint
 
             accepted = true;
             Accepted(loggers.CreateLogger(typeof(UploadEndpoint)), id, header.Format.MimeType(), header.DisplayWidth, header.DisplayHeight, form.Bytes);
+            metrics.UploadAccepted(form.Bytes);
             return TypedResults.Accepted($"{ThumbnailEndpoints.Prefix}/{id}", TaskResponses.Accepted(request, id));
         }
         finally

@@ -110,6 +110,29 @@ public sealed class TaskFiles
         return removed;
     }
 
+    /// <summary>
+    /// Proves the data folder takes writes now: in each of its folders, creates a small file,
+    /// writes and flushes it to disk, and deletes it. Throws the IOException (disk full, read-only)
+    /// or UnauthorizedAccessException the first failing step raised.
+    /// </summary>
+    public void ProbeWritable()
+    {
+        foreach (var folder in (string[])[Uploads, Thumbnails])
+        {
+            var probe = Path.Combine(folder, $".write-probe-{Guid.NewGuid():N}");
+            try
+            {
+                using var stream = new FileStream(probe, FileMode.CreateNew, FileAccess.Write, FileShare.None, 0);
+                stream.Write(new byte[512]);
+                stream.Flush(flushToDisk: true);
+            }
+            finally
+            {
+                File.Delete(probe);
+            }
+        }
+    }
+
     /// <summary>Deletes everything a task may have on disk: its upload and its thumbnail in any format.</summary>
     public void DeleteAll(string id)
     {
@@ -156,6 +179,9 @@ public sealed class TaskFiles
             // Left for the start-up clean-up, which removes every *.partial file.
         }
     }
+
+    /// <summary>Bytes free for the service on the data folder's file system.</summary>
+    public long AvailableBytes() => new DriveInfo(Uploads).AvailableFreeSpace;
 
     public static string ExtensionFor(string contentType) => contentType switch
     {

@@ -114,6 +114,13 @@ public sealed class TaskStore(Database database, TimeProvider clock)
         return new RecoveredTasks(requeued, givenUp);
     }
 
+    /// <summary>Tasks queued or being processed; also proves the database answers (readiness).</summary>
+    public long CountUnfinished()
+    {
+        using var connection = database.Open();
+        return connection.ExecuteScalar<long>("SELECT count(*) FROM tasks WHERE state IN ('queued', 'processing')");
+    }
+
     /// <summary>Ids of tasks whose upload must be kept (not yet finished).</summary>
     public HashSet<string> UnfinishedIds()
     {

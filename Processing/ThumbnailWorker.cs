@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
 using ThumbnailApi.Imaging;
+using ThumbnailApi.Operations;
 using ThumbnailApi.Persistence;
 
 namespace ThumbnailApi.Processing;
@@ -23,6 +24,8 @@ public sealed class ThumbnailWorker(
     IThumbnailer thumbnailer,
     IOptions<ServiceOptions> options,
     TimeProvider clock,
+    WorkerActivity activity,
+    ThumbnailMetrics metrics,
     TaskCompletionSignals completions,
     ILogger<ThumbnailWorker> logger) : BackgroundService, IHostedLifecycleService
 {
@@ -56,6 +59,7 @@ public sealed class ThumbnailWorker(
             foreach (var id in recovered.GivenUp)
             {
                 WorkerLog.GaveUp(logger, id, _options.MaxAttempts);
+                metrics.TaskGivenUp("processing_crashed");
             }
 
             var orphans = files.DeleteOrphans(store.UnfinishedIds());
@@ -106,6 +110,7 @@ public sealed class ThumbnailWorker(
 
     private async Task DrainAsync(CancellationToken stoppingToken)
     {
+        using var alive = activity.LoopRunning();
         try
         {
             await foreach (var id in queue.ReadAllAsync(stoppingToken))
@@ -138,6 +143,8 @@ public sealed class ThumbnailWorker(
             return;
         }
 
+        using var busy = activity.Working();
+        metrics.TaskStarted(task);
         WorkerLog.Started(logger, id, task.Attempts, task.InputFormat, task.InputWidth, task.InputHeight);
         var started = clock.GetTimestamp();
         try
@@ -150,6 +157,7 @@ public sealed class ThumbnailWorker(
             {
                 completions.Raise(id);
                 WorkerLog.Succeeded(logger, id, stored.Width, stored.Height, stored.ContentType, stored.Bytes, clock.GetElapsedTime(started).TotalMilliseconds);
+                metrics.TaskSucceeded(task, stored.Bytes);
                 files.TryDeleteUpload(id);
             }
             else
@@ -223,6 +231,7 @@ public sealed class ThumbnailWorker(
             {
                 completions.Raise(task.Id);
                 WorkerLog.Failed(logger, task.Id, code, message);
+                metrics.TaskFailed(task, code);
                 files.TryDeleteUpload(task.Id);
             }
             else
