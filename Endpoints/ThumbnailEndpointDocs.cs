@@ -33,8 +33,11 @@ public static class ThumbnailEndpointDocs
         .ProducesApiError(StatusCodes.Status422UnprocessableEntity,
             "`corrupt_image`: the header cannot be read. `image_too_large`: more pixels or frames than the limits allow (checked before decoding). "
             + $"`idempotency_key_reused`: the `{IdempotentUpload.Header}` was used in the last 24 hours for another image or other options.")
+        .ProducesApiError(StatusCodes.Status429TooManyRequests,
+            "`rate_limited`: this client sent more uploads per minute than allowed. Retry after the seconds in `Retry-After`.")
         .ProducesApiError(StatusCodes.Status503ServiceUnavailable,
-            "`queue_full`: too many images wait for a worker; nothing was stored. Retry after the seconds in `Retry-After`.")
+            "`queue_full`: too many images wait for a worker; nothing was stored. `storage_unavailable`: the data folder cannot be "
+            + "written (disk full, read-only) or is not recovered yet; nothing was stored. Retry after the seconds in `Retry-After`.")
         .ProducesApiError(StatusCodes.Status500InternalServerError, "`internal_error`: something unexpected; the detail is only in the service's log.")
         .AddOpenApiOperationTransformer((operation, _, _) =>
         {
@@ -64,6 +67,7 @@ public static class ThumbnailEndpointDocs
             });
             AddHeader(operation, StatusCodes.Status202Accepted, "Location", "The task's status address, relative to the service.");
             AddHeader(operation, StatusCodes.Status202Accepted, IdempotentUpload.ReplayedHeader, "true when this answers a retry with the task made earlier.");
+            AddHeader(operation, StatusCodes.Status429TooManyRequests, "Retry-After", "Seconds to wait before trying again.", JsonSchemaType.Integer);
             AddHeader(operation, StatusCodes.Status503ServiceUnavailable, "Retry-After", "Seconds to wait before trying again.", JsonSchemaType.Integer);
             return Task.CompletedTask;
         });

@@ -16,6 +16,7 @@ public static class OperationsRegistration
 
         string[] ready = [HealthEndpoints.ReadyTag];
         services.AddHealthChecks()
+            .AddCheck<RecoveryCheck>("recovery", tags: ready)
             .AddCheck<DatabaseCheck>("database", tags: ready, timeout: CheckTimeout)
             .AddCheck<DataFolderCheck>("data_folder", tags: ready, timeout: CheckTimeout)
             .AddCheck<WorkersCheck>("workers", tags: ready)

@@ -4,14 +4,18 @@ using ThumbnailApi.Processing;
 
 namespace ThumbnailApi.Operations;
 
-/// <summary>The database answers a query on the tasks table.</summary>
+/// <summary>The database answers a query on the tasks table and would take a write.</summary>
 public sealed class DatabaseCheck(TaskStore store) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         try
         {
-            var unfinished = await Task.Run(store.CountUnfinished, cancellationToken).WaitAsync(cancellationToken);
+            var unfinished = await Task.Run(() =>
+            {
+                store.ProbeWritable();
+                return store.CountUnfinished();
+            }, cancellationToken).WaitAsync(cancellationToken);
             return HealthCheckResult.Healthy("The database answers.", new Dictionary<string, object> { ["unfinished_tasks"] = unfinished });
         }
         catch (Microsoft.Data.Sqlite.SqliteException problem)
@@ -67,6 +71,18 @@ public sealed class DataFolderCheck(TaskFiles files) : IHealthCheck
             return [];
         }
     }
+}
+
+/// <summary>
+/// Start-up recovery has run: until the data folder and database could be used, unfinished tasks
+/// were not re-queued and uploads are refused with 503.
+/// </summary>
+public sealed class RecoveryCheck(StartupRecovery recovery) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        Task.FromResult(recovery.IsComplete
+            ? HealthCheckResult.Healthy("Start-up recovery has run.")
+            : HealthCheckResult.Unhealthy("Start-up recovery has not run yet: the data folder or the database cannot be used."));
 }
 
 /// <summary>Every configured worker loop is running.</summary>

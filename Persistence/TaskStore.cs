@@ -121,6 +121,16 @@ public sealed class TaskStore(Database database, TimeProvider clock)
         return connection.ExecuteScalar<long>("SELECT count(*) FROM tasks WHERE state IN ('queued', 'processing')");
     }
 
+    /// <summary>
+    /// Takes the write lock and lets it go without writing: throws when the database cannot be
+    /// written (read-only, locked, disk full), so readiness can tell before an upload finds out.
+    /// </summary>
+    public void ProbeWritable()
+    {
+        using var connection = database.Open();
+        connection.Execute("BEGIN IMMEDIATE; ROLLBACK;");
+    }
+
     /// <summary>Ids of tasks whose upload must be kept (not yet finished).</summary>
     public HashSet<string> UnfinishedIds()
     {

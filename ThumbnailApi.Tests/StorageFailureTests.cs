@@ -87,6 +87,13 @@ public sealed class StorageFailureTests
             Assert.That(body.ToString(), Does.Not.Contain(folder.Path));
         }
 
+        using (var readiness = await client.Http.GetAsync("/readyz"))
+        {
+            var detail = await readiness.Content.ReadAsStringAsync();
+            Assert.That(readiness.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable), detail);
+            Assert.That(detail, Does.Contain("recovery").And.Not.Contain(folder.Path));
+        }
+
         blocked.Dispose();
         Assert.That(await Eventually.TrueAsync(async () =>
         {
