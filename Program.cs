@@ -1,4 +1,10 @@
 using ThumbnailApi;
+using ThumbnailApi.Operations;
+
+if (HealthProbe.IsRequested(args))
+{
+    return await HealthProbe.RunAsync(args, Console.Out);
+}
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddThumbnailApi();
@@ -6,3 +12,4 @@ builder.AddThumbnailApi();
 var app = builder.Build();
 app.UseThumbnailApi();
 app.Run();
+return 0;

@@ -24,6 +24,14 @@ public sealed class ServiceOptions
     [Range(1, 100_000)]
     public int MaxFrames { get; set; } = 1000;
 
+    /// <summary>Largest frames × width × height of a file, all frames or pages together (default 2 gigapixels).</summary>
+    [Range(1, 1_000_000_000_000)]
+    public long MaxTotalPixels { get; set; } = 2_000_000_000;
+
+    /// <summary>Most scans a JPEG may have; counted before decoding (a progressive JPEG usually has about ten).</summary>
+    [Range(1, 10_000)]
+    public int MaxJpegScans { get; set; } = 50;
+
     /// <summary>Tasks that may wait for a worker before uploads are refused with 503.</summary>
     [Range(1, 1_000_000)]
     public int QueueCapacity { get; set; } = 500;
@@ -40,11 +48,30 @@ public sealed class ServiceOptions
     [Range(1, 3600)]
     public int ProcessingTimeoutSeconds { get; set; } = 30;
 
-    /// <summary>Seconds a client is told to wait (Retry-After) when the queue is full.</summary>
+    /// <summary>Uploads one client address may make per minute (also the burst it may send at once); 0 turns the limit off.</summary>
+    [Range(0, 1_000_000)]
+    public int UploadsPerMinutePerClient { get; set; } = 600;
+
+    /// <summary>Seconds a client is told to wait (Retry-After) when the queue is full or storage is unavailable; also the pause before storage is tried again.</summary>
     [Range(1, 3600)]
     public int RetryAfterSeconds { get; set; } = 5;
 
-    public ImagingLimits ImagingLimits => new() { MaxPixels = MaxPixels, MaxFrames = MaxFrames };
+    /// <summary>Status requests that may wait (<c>?wait=N</c>) at the same time; more are answered at once. 0 turns waiting off.</summary>
+    [Range(0, 1_000_000)]
+    public int LongPollMaxWaiters { get; set; } = 10_000;
+
+    /// <summary>Days a finished task and its thumbnail are kept; 0 keeps them forever.</summary>
+    [Range(0, 36_500)]
+    public int RetentionDays { get; set; } = 7;
+
+    /// <summary>Minutes between two retention sweeps (expired tasks and orphan files).</summary>
+    [Range(1, 10_080)]
+    public int RetentionSweepMinutes { get; set; } = 10;
+
+    public ImagingLimits ImagingLimits => new()
+    {
+        MaxPixels = MaxPixels, MaxFrames = MaxFrames, MaxTotalPixels = MaxTotalPixels, MaxJpegScans = MaxJpegScans,
+    };
 
     public TimeSpan ProcessingTimeout => TimeSpan.FromSeconds(ProcessingTimeoutSeconds);
 }

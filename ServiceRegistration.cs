@@ -1,9 +1,11 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.Options;
 using ThumbnailApi.Endpoints;
 using ThumbnailApi.Imaging;
+using ThumbnailApi.Operations;
 using ThumbnailApi.Persistence;
 using ThumbnailApi.Processing;
 
@@ -42,6 +44,9 @@ public static class ServiceRegistration
         {
             json.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
             json.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
+            // HTML-safe escaping: a file name like <img onerror=…> never appears as markup, even to a careless client.
+            json.SerializerOptions.Encoder = JavaScriptEncoder.Default;
+            json.SerializerOptions.NumberHandling = JsonNumberHandling.Strict; // numbers are numbers (also in the OpenAPI schemas)
         });
 
         services.AddSingleton(TimeProvider.System);
@@ -49,29 +54,59 @@ public static class ServiceRegistration
         services.AddSingleton(provider => new TaskFiles(DataPath(provider.GetRequiredService<IOptions<ServiceOptions>>().Value, builder.Environment)));
         services.AddSingleton<TaskStore>();
         services.AddSingleton<TaskQueue>();
-        services.AddSingleton<IThumbnailer>(provider => new ThumbnailPipeline(provider.GetRequiredService<IOptions<ServiceOptions>>().Value.ImagingLimits));
+        services.AddSingleton<StartupRecovery>();
+        services.AddOptions<TestHookOptions>()
+            .BindConfiguration(TestHookOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton<IThumbnailer>(provider => CrashHook.Wrap(
+            new ThumbnailPipeline(provider.GetRequiredService<IOptions<ServiceOptions>>().Value.ImagingLimits),
+            provider.GetRequiredService<IOptions<TestHookOptions>>().Value));
         services.AddHostedService<ThumbnailWorker>();
+        services.AddSingleton<TaskCompletionSignals>();
+        services.AddSingleton<TaskWaiter>();
+        services.AddSingleton<RetentionPolicy>();
+        services.AddSingleton<RetentionSweep>();
+        services.AddHostedService<RetentionService>();
+        services.AddUploadRateLimit();
+        builder.AddOperations();
         return builder;
     }
 
     public static WebApplication UseThumbnailApi(this WebApplication app)
     {
         app.UseForwardedHeaders();
+        app.UseRequestLog();
         app.UseJsonErrors();
+        app.UseUploadPage();
         app.UseRouting(); // after the error handlers, so routing failures are answered in JSON too
+        app.UseRateLimiter(); // after routing: the upload endpoint names its policy
         app.MapThumbnailApi();
+        app.MapOperations();
         return app;
     }
 
     private static string DataPath(ServiceOptions options, IHostEnvironment environment) =>
         Path.GetFullPath(options.DataPath, environment.ContentRootPath);
 
-    /// <summary>Creates the data folder and brings the schema up to date before anything uses it.</summary>
+    /// <summary>
+    /// Creates the data folder and brings the schema up to date before anything uses it. When storage
+    /// cannot be used at start, the service still starts: the worker's recovery retries until it works.
+    /// </summary>
     private static Database OpenDatabase(ServiceOptions options, IHostEnvironment environment)
     {
-        var folder = Directory.CreateDirectory(DataPath(options, environment));
-        var database = new Database(Path.Combine(folder.FullName, "thumbnails.db"));
-        database.Migrate();
+        var folder = DataPath(options, environment);
+        var database = new Database(Path.Combine(folder, "thumbnails.db"));
+        try
+        {
+            Directory.CreateDirectory(folder);
+            database.Migrate();
+        }
+        catch (Exception problem) when (StorageUnavailableException.Matches(problem))
+        {
+            // Logged and retried by ThumbnailWorker's start-up recovery.
+        }
+
         return database;
     }
 }

@@ -50,6 +50,14 @@ public static class ApiErrors
         Create(StatusCodes.Status503ServiceUnavailable, "queue_full",
             "Too many images are waiting to be resized. Try again in a few seconds (see Retry-After).");
 
+    public static JsonHttpResult<ApiError> StorageUnavailable() =>
+        Create(StatusCodes.Status503ServiceUnavailable, "storage_unavailable",
+            "The service cannot store images right now (its disk is full or not writable). Try again later (see Retry-After).");
+
+    public static JsonHttpResult<ApiError> TooManyUploads(int retryAfterSeconds) =>
+        Create(StatusCodes.Status429TooManyRequests, "rate_limited",
+            $"Too many uploads from your address. Try again in {retryAfterSeconds} s (see Retry-After).");
+
     public static JsonHttpResult<ApiError> TaskNotFound(string taskId) =>
         Create(StatusCodes.Status404NotFound, "task_not_found", "No task has this id. Check the task_id you got when uploading.",
             taskId.Length > 100 ? taskId[..100] : taskId);
@@ -61,6 +69,10 @@ public static class ApiErrors
     public static JsonHttpResult<ApiError> TaskFailed(string taskId) =>
         Create(StatusCodes.Status409Conflict, "task_failed",
             "This task failed, so it has no thumbnail. Its status says why.", taskId);
+
+    public static JsonHttpResult<ApiError> IdempotencyKeyReused() =>
+        Create(StatusCodes.Status422UnprocessableEntity, "idempotency_key_reused",
+            "This Idempotency-Key was used in the last 24 hours for a different image or different options. Use a new key for a new upload.");
 
     public static JsonHttpResult<ApiError> Internal() =>
         Create(StatusCodes.Status500InternalServerError, "internal_error",

@@ -1,4 +1,6 @@
 using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.Extensions.Options;
+using ThumbnailApi.Persistence;
 
 namespace ThumbnailApi.Endpoints;
 
@@ -45,10 +47,22 @@ public static partial class JsonErrorPages
         }
 
         var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(JsonErrorPages));
+        if (exception is not null && StorageUnavailableException.Matches(exception))
+        {
+            // Disk full, read-only or locked: the service's trouble, and it passes. Never a crash, never a path in the answer.
+            StorageFailed(logger, context.Request.Method, context.Request.Path, exception);
+            var retryAfter = context.RequestServices.GetRequiredService<IOptions<ServiceOptions>>().Value.RetryAfterSeconds;
+            context.Response.Headers.RetryAfter = retryAfter.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return ApiErrors.StorageUnavailable().ExecuteAsync(context);
+        }
+
         Unhandled(logger, context.Request.Method, context.Request.Path, exception);
         return ApiErrors.Internal().ExecuteAsync(context);
     }
 
     [LoggerMessage(1100, LogLevel.Error, "Unhandled error in {Method} {Path}")]
     private static partial void Unhandled(ILogger logger, string method, string path, Exception? exception);
+
+    [LoggerMessage(1101, LogLevel.Error, "{Method} {Path} answered 503: the data folder or database cannot be used")]
+    private static partial void StorageFailed(ILogger logger, string method, string path, Exception exception);
 }

@@ -3,6 +3,7 @@ using System.Text;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Net.Http.Headers;
 using ThumbnailApi.Imaging;
+using ThumbnailApi.Persistence;
 
 namespace ThumbnailApi.Endpoints;
 
@@ -111,9 +112,9 @@ public static class MultipartUpload
                     "The file is not a PNG, JPEG, GIF, BMP, TIFF or WebP image (whatever its name says)."));
             }
 
-            await using var file = createFile();
+            await using var file = Storage(createFile);
             long total = head;
-            await file.WriteAsync(buffer.AsMemory(0, head), cancellation);
+            await WriteAsync(file, buffer.AsMemory(0, head), cancellation);
             int read;
             while ((read = await body.ReadAsync(buffer, cancellation)) > 0)
             {
@@ -123,7 +124,7 @@ public static class MultipartUpload
                     return (default, ApiErrors.FileTooLarge(maxBytes));
                 }
 
-                await file.WriteAsync(buffer.AsMemory(0, read), cancellation);
+                await WriteAsync(file, buffer.AsMemory(0, read), cancellation);
             }
 
             return ((total, format), null);
@@ -131,6 +132,34 @@ public static class MultipartUpload
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>
+    /// Failures of the upload file (disk full, folder gone) are the service's, not the request's:
+    /// they leave as <see cref="StorageUnavailableException"/>, not as the IOException of a broken body.
+    /// </summary>
+    private static Stream Storage(Func<Stream> createFile)
+    {
+        try
+        {
+            return createFile();
+        }
+        catch (Exception problem) when (StorageUnavailableException.Matches(problem))
+        {
+            throw new StorageUnavailableException(problem);
+        }
+    }
+
+    private static async ValueTask WriteAsync(Stream file, ReadOnlyMemory<byte> bytes, CancellationToken cancellation)
+    {
+        try
+        {
+            await file.WriteAsync(bytes, cancellation);
+        }
+        catch (Exception problem) when (StorageUnavailableException.Matches(problem))
+        {
+            throw new StorageUnavailableException(problem);
         }
     }
 
@@ -148,9 +177,10 @@ public static class MultipartUpload
     /// </summary>
     public static string CleanFileName(ContentDispositionHeaderValue disposition)
     {
-        var raw = HeaderUtilities.RemoveQuotes(disposition.FileNameStar).Value
-                  ?? HeaderUtilities.RemoveQuotes(disposition.FileName).Value
-                  ?? "";
+        // A backslash is a path separator (old browsers send C:\photos\x.jpg), except in an escaped quote.
+        var raw = (HeaderUtilities.RemoveQuotes(disposition.FileNameStar).Value
+                   ?? HeaderUtilities.RemoveQuotes(disposition.FileName).Value
+                   ?? "").Replace("\\\"", "\"", StringComparison.Ordinal);
         var lastSegment = raw[(raw.LastIndexOfAny(['/', '\\']) + 1)..];
         var clean = new string(lastSegment.Where(c => !char.IsControl(c)).ToArray()).Trim();
         if (clean.Length > MaxFileNameLength)

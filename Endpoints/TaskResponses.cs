@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using ThumbnailApi.Persistence;
 
 namespace ThumbnailApi.Endpoints;
@@ -16,7 +17,15 @@ public sealed record TaskStatusResponse(
     TaskError? Error,
     RequestedOptions Options,
     DateTimeOffset CreatedAt,
-    DateTimeOffset? CompletedAt);
+    DateTimeOffset? CompletedAt)
+{
+    /// <summary>When the task and its thumbnail will be removed; null while pending or when tasks are kept forever.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
+    public DateTimeOffset? ExpiresAt { get; init; }
+}
+
+/// <summary>200 body of the batch status endpoint: the found tasks in the order asked, and the ids that are not tasks.</summary>
+public sealed record BatchStatusResponse(string Status, IReadOnlyList<TaskStatusResponse> Tasks, IReadOnlyList<string> NotFound);
 
 /// <summary>The finished thumbnail. <c>image</c> is the original's field; <c>url</c> says the same, by name.</summary>
 public sealed record ThumbnailInfo(string Name, string Image, string Url, int Width, int Height, string ContentType, long SizeBytes);
@@ -58,6 +67,10 @@ public static class TaskResponses
                 null, null, options, created, null),
         };
     }
+
+    /// <summary>The status with its expiry date under the retention policy.</summary>
+    public static TaskStatusResponse Status(HttpRequest request, TaskRecord task, RetentionPolicy retention) =>
+        Status(request, task) with { ExpiresAt = retention.ExpiresAt(task) };
 
     /// <summary>Scheme and host as the client sees them (forwarded headers are applied by middleware).</summary>
     private static string BaseUrl(HttpRequest request) => $"{request.Scheme}://{request.Host}{request.PathBase}";

@@ -1,5 +1,6 @@
 using Microsoft.Net.Http.Headers;
 using ThumbnailApi.Persistence;
+using ThumbnailApi.Processing;
 
 namespace ThumbnailApi.Endpoints;
 
@@ -10,19 +11,34 @@ public static class ThumbnailEndpoints
 
     public static IEndpointRouteBuilder MapThumbnailApi(this IEndpointRouteBuilder routes)
     {
-        var api = routes.MapGroup(Prefix);
+        var api = routes.MapGroup(Prefix).WithTags("Thumbnails");
 
         // Routing ignores a trailing slash: this answers both ".../thumbnail_generator" and ".../thumbnail_generator/".
-        api.MapPost("/", UploadEndpoint.HandleAsync);
-        api.MapGet("/{taskId}", GetStatus);
-        api.MapGet("/{taskId}/thumbnail", GetThumbnail);
+        api.MapPost("/", UploadEndpoint.HandleAsync)
+            .RequireRateLimiting(UploadRateLimit.Policy)
+            .AddEndpointFilter<UploadOutcomeFilter>()
+            .DescribeUpload();
+        api.MapGet("/{taskId}", GetStatus).DescribeStatus();
+        api.MapGet("/{taskId}/thumbnail", GetThumbnail).DescribeThumbnail();
+
+        api.MapGet("/", BatchStatusEndpoint.Handle).DescribeBatchStatus();
+        api.MapDelete("/{taskId}", DeleteEndpoint.Handle).DescribeDelete();
         return routes;
     }
 
-    public static Results<Ok<TaskStatusResponse>, JsonHttpResult<ApiError>> GetStatus(string taskId, HttpRequest request, TaskStore store) =>
-        TaskId.TryParse(taskId, out var id) && store.Find(id) is { } task
-            ? TypedResults.Ok(TaskResponses.Status(request, task))
+    /// <summary>The task's status; with <c>?wait=N</c> (0–30 s) the answer waits until the task leaves PENDING or N seconds pass.</summary>
+    public static async Task<Results<Ok<TaskStatusResponse>, JsonHttpResult<ApiError>>> GetStatus(
+        string taskId, string? wait, HttpContext context, TaskWaiter waiter, RetentionPolicy retention)
+    {
+        if (!WaitOption.TryParse(wait, out var timeout))
+        {
+            return WaitOption.Invalid();
+        }
+
+        return TaskId.TryParse(taskId, out var id) && await waiter.FindWhenFinishedAsync(id, timeout, context.RequestAborted) is { } task
+            ? TypedResults.Ok(TaskResponses.Status(context.Request, task, retention))
             : ApiErrors.TaskNotFound(taskId);
+    }
 
     public static Results<FileStreamHttpResult, JsonHttpResult<ApiError>> GetThumbnail(
         string taskId, HttpResponse response, TaskStore store, TaskFiles files)

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using ThumbnailApi.Imaging;
+using ThumbnailApi.Operations;
 using ThumbnailApi.Persistence;
 using ThumbnailApi.Processing;
 
@@ -9,6 +10,8 @@ namespace ThumbnailApi.Endpoints;
 /// <summary>
 /// POST an image: stream it to disk, check its header, record the task, queue its id, answer 202.
 /// The row is committed and the id queued before the answer; when the queue is full nothing is kept.
+/// When storage fails (disk full, folder not writable) the request ends in a 503 storage_unavailable
+/// from the error handler, and the upload file is removed: no row, no file.
 /// </summary>
 public static partial class UploadEndpoint
 {
@@ -20,16 +23,30 @@ public static partial class UploadEndpoint
         TaskStore store,
         TaskFiles files,
         TaskQueue queue,
+        StartupRecovery recovery,
         IOptions<ServiceOptions> options,
         TimeProvider clock,
         ILoggerFactory loggers,
+        ThumbnailMetrics metrics,
         CancellationToken cancellation)
     {
         var settings = options.Value;
         var request = context.Request;
 
-        // Cheap refusals first, before a byte of the body is read.
-        if (queue.IsFull)
+        var (idempotencyKey, keyError) = IdempotentUpload.ReadKey(request);
+        if (keyError is not null)
+        {
+            return keyError;
+        }
+
+        // Cheap refusals first, before a byte of the body is read. A retry of a task that exists is not refused.
+        if (!recovery.IsComplete)
+        {
+            return StorageUnavailable(context, settings);
+        }
+
+        var keysValidSince = IdempotentUpload.KeysValidSince(clock);
+        if (queue.IsFull && (idempotencyKey is null || store.FindByIdempotencyKey(idempotencyKey, keysValidSince) is null))
         {
             return QueueFull(context, settings);
         }
@@ -52,9 +69,11 @@ public static partial class UploadEndpoint
 
         var id = TaskId.New();
         var accepted = false;
+        using var digest = idempotencyKey is null ? null : new UploadDigest();
         try
         {
-            var (form, formError) = await MultipartUpload.ReadAsync(request, () => files.CreateUpload(id), settings.MaxUploadBytes, cancellation);
+            var (form, formError) = await MultipartUpload.ReadAsync(
+                request, () => digest?.Wrap(files.CreateUpload(id)) ?? files.CreateUpload(id), settings.MaxUploadBytes, cancellation);
             if (form is null)
             {
                 return formError!;
@@ -79,7 +98,7 @@ public static partial class UploadEndpoint
                     : ApiErrors.Unprocessable(rejection.Code, rejection.Message);
             }
 
-            store.InsertQueued(new TaskRecord
+            var task = new TaskRecord
             {
                 Id = id,
                 FileName = form.FileName,
@@ -92,7 +111,19 @@ public static partial class UploadEndpoint
                 Fit = spec.Fit.Name(),
                 Format = spec.Format.Name(),
                 CreatedAt = clock.GetUtcNow().ToUnixTimeMilliseconds(),
-            });
+                IdempotencyKey = idempotencyKey,
+                RequestHash = digest is null ? null : IdempotentUpload.RequestHash(digest.Hash, spec),
+            };
+            if (idempotencyKey is null)
+            {
+                store.InsertQueued(task);
+            }
+            else if (store.InsertQueuedUnlessKeyTaken(task, keysValidSince) is { } earlier)
+            {
+                // A retry (or a concurrent twin) of an upload that already has a task: this copy is dropped.
+                return earlier.RequestHash == task.RequestHash ? IdempotentUpload.Replay(context, earlier.Id) : ApiErrors.IdempotencyKeyReused();
+            }
+
             if (!queue.TryEnqueue(id))
             {
                 store.Delete(id);
@@ -101,15 +132,22 @@ public static partial class UploadEndpoint
 
             accepted = true;
             Accepted(loggers.CreateLogger(typeof(UploadEndpoint)), id, header.Format.MimeType(), header.DisplayWidth, header.DisplayHeight, form.Bytes);
+            metrics.UploadAccepted(form.Bytes);
             return TypedResults.Accepted($"{ThumbnailEndpoints.Prefix}/{id}", TaskResponses.Accepted(request, id));
         }
         finally
         {
             if (!accepted)
             {
-                files.DeleteUpload(id);
+                files.TryDeleteUpload(id);
             }
         }
+    }
+
+    private static JsonHttpResult<ApiError> StorageUnavailable(HttpContext context, ServiceOptions settings)
+    {
+        context.Response.Headers.RetryAfter = settings.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return ApiErrors.StorageUnavailable();
     }
 
     private static JsonHttpResult<ApiError> QueueFull(HttpContext context, ServiceOptions settings)

@@ -13,7 +13,7 @@ public static class FormatSniffer
         [0xFF, 0xD8, 0xFF, ..] => ImageFormat.Jpeg,
         [(byte)'G', (byte)'I', (byte)'F', (byte)'8', (byte)'7' or (byte)'9', (byte)'a', ..] => ImageFormat.Gif,
         [(byte)'B', (byte)'M', _, _, _, _, _, _, _, _, _, _, ..] => ImageFormat.Bmp,
-        [(byte)'I', (byte)'I', 0x2A, 0x00, ..] or [(byte)'M', (byte)'M', 0x00, 0x2A, ..] => ImageFormat.Tiff,
+        [(byte)'I', (byte)'I', 0x2A or 0x2B, 0x00, ..] or [(byte)'M', (byte)'M', 0x00, 0x2A or 0x2B, ..] => ImageFormat.Tiff, // classic or BigTIFF
         [(byte)'R', (byte)'I', (byte)'F', (byte)'F', _, _, _, _, (byte)'W', (byte)'E', (byte)'B', (byte)'P', ..] => ImageFormat.WebP,
         _ => null,
     };

@@ -16,6 +16,16 @@ public static class HeaderProbe
             EnforcePixelLimit(width, height, limits);
         }
 
+        if (format == ImageFormat.Jpeg && JpegFrame.UnsupportedVariant(input) is { } variant)
+        {
+            throw new ImageRejectedException(Rejection.UnsupportedFormat, $"This {variant} is not supported: only 8-bit JPEGs are.");
+        }
+
+        if (format == ImageFormat.Jpeg)
+        {
+            EnforceScanLimit(input, limits);
+        }
+
         SourceImage image = format == ImageFormat.Tiff
             ? TiffSource.Open(input)
             : SkiaSource.Open(input, format);
@@ -69,6 +79,25 @@ public static class HeaderProbe
         {
             throw new ImageRejectedException(Rejection.ImageTooLarge,
                 $"The image has {header.Frames} frames or pages; at most {limits.MaxFrames} are accepted.");
+        }
+
+        if (header.Frames * header.PixelCount > limits.MaxTotalPixels)
+        {
+            throw new ImageRejectedException(Rejection.ImageTooLarge,
+                $"The image has {header.Frames} frames of {header.Width}×{header.Height} pixels; at most {limits.MaxTotalPixels:N0} pixels in all are accepted.");
+        }
+    }
+
+    /// <summary>
+    /// Refuses a JPEG with more scans than the limit, counted from its markers before libjpeg sees it:
+    /// a small progressive file with thousands of scans makes libjpeg walk every block once per scan.
+    /// </summary>
+    private static void EnforceScanLimit(Stream input, ImagingLimits limits)
+    {
+        if (JpegFrame.CountScans(input, stopAbove: limits.MaxJpegScans) > limits.MaxJpegScans)
+        {
+            throw new ImageRejectedException(Rejection.ImageTooLarge,
+                $"The JPEG has more than {limits.MaxJpegScans} scans (progressive passes), which makes it very slow to decode; at most {limits.MaxJpegScans} are accepted.");
         }
     }
 }

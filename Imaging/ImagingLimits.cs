@@ -8,4 +8,10 @@ public sealed record ImagingLimits
 
     /// <summary>Most frames (GIF/WebP) or pages (TIFF) a file may declare.</summary>
     public int MaxFrames { get; init; } = 1000;
+
+    /// <summary>Largest frames × width × height: all frames or pages of a file together (default 2 gigapixels).</summary>
+    public long MaxTotalPixels { get; init; } = 2_000_000_000;
+
+    /// <summary>Most scans a JPEG may have (a normal progressive JPEG has about ten), counted before decoding.</summary>
+    public int MaxJpegScans { get; init; } = 50;
 }

@@ -14,6 +14,9 @@ public sealed record ResizePlan(
     OutputFormat Format,
     SKSizeI MinDecode)
 {
+    /// <summary>How much of the reduction, at least, is left to the final Lanczos resample.</summary>
+    public const double ResampleGap = 2;
+
     public static ResizePlan Create(ImageHeader header, ThumbnailSpec spec)
     {
         double width = header.DisplayWidth, height = header.DisplayHeight;
@@ -25,11 +28,15 @@ public sealed record ResizePlan(
         {
             case FitMode.Cover:
             {
+                // As libvips does: resize the whole picture to whole pixels, then crop whole pixels from
+                // its centre. The thumbnail's pixels then line up with the resized picture's instead of
+                // sitting a fraction of a pixel off, which would soften it and shift it against references.
                 var scale = Math.Max(box.Width / width, box.Height / height);
-                var (regionWidth, regionHeight) = (box.Width / scale, box.Height / scale);
-                var left = (width - regionWidth) / 2;
-                var top = (height - regionHeight) / 2;
-                region = new SKRect((float)left, (float)top, (float)(left + regionWidth), (float)(top + regionHeight));
+                var resizedWidth = Math.Max(box.Width, Math.Round(width * scale));
+                var resizedHeight = Math.Max(box.Height, Math.Round(height * scale));
+                var left = Math.Floor((resizedWidth - box.Width) / 2) / scale;
+                var top = Math.Floor((resizedHeight - box.Height) / 2) / scale;
+                region = new SKRect((float)left, (float)top, (float)(left + box.Width / scale), (float)(top + box.Height / scale));
                 content = canvas = box;
                 break;
             }
@@ -50,8 +57,11 @@ public sealed record ResizePlan(
 
         var offset = new SKPointI((canvas.Width - content.Width) / 2, (canvas.Height - content.Height) / 2);
 
-        // Decoded size needed so that the shown region still has at least Content pixels.
-        var minDisplay = new SKSizeI(CeilingOf(width * content.Width / region.Width), CeilingOf(height * content.Height / region.Height));
+        // Decoded size needed so that the shown region still has at least ResampleGap × Content pixels:
+        // the decoder's scaling and the box shrink stop there and leave the rest to the Lanczos filter,
+        // which suppresses the aliasing a box filter lets through (libvips leaves the same factor of 2).
+        var minDisplay = new SKSizeI(CeilingOf(ResampleGap * width * content.Width / region.Width),
+                                     CeilingOf(ResampleGap * height * content.Height / region.Height));
         var minDecode = header.SwapsAxes ? new SKSizeI(minDisplay.Height, minDisplay.Width) : minDisplay;
 
         return new ResizePlan(region, content, canvas, offset, spec.ResolveFormat(header.Format), minDecode);

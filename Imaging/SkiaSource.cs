@@ -7,12 +7,22 @@ namespace ThumbnailApi.Imaging;
 internal sealed class SkiaSource : SourceImage
 {
     private readonly SKCodec _codec;
+    private readonly Stream _input;
+    private readonly bool _progressiveJpeg;
 
-    private SkiaSource(SKCodec codec) => _codec = codec;
+    private SkiaSource(SKCodec codec, Stream input, bool progressiveJpeg)
+    {
+        _codec = codec;
+        _input = input;
+        _progressiveJpeg = progressiveJpeg;
+    }
 
     public static SkiaSource Open(Stream input, ImageFormat format)
     {
-        var codec = SKCodec.Create(input, out var result);
+        // Read before the codec owns the stream: Skia reads it lazily while decoding.
+        var exifOrigin = EmbeddedExif.Origin(input, format);
+        var progressiveJpeg = format == ImageFormat.Jpeg && JpegFrame.IsProgressive(input);
+        var codec = SKCodec.Create(new SkiaInputStream(input), out var result);
         if (codec is null)
         {
             throw result == SKCodecResult.Unimplemented
@@ -21,13 +31,30 @@ internal sealed class SkiaSource : SourceImage
         }
 
         var info = codec.Info;
-        return new SkiaSource(codec)
+        return new SkiaSource(codec, input, progressiveJpeg)
         {
-            Header = new ImageHeader(format, info.Width, info.Height, Math.Max(1, codec.FrameCount), codec.EncodedOrigin),
+            Header = new ImageHeader(format, info.Width, info.Height, Math.Max(1, codec.FrameCount),
+                codec.EncodedOrigin == SKEncodedOrigin.TopLeft ? exifOrigin ?? SKEncodedOrigin.TopLeft : codec.EncodedOrigin),
         };
     }
 
     public override ScaledBitmap DecodeShrunk(int minWidth, int minHeight, CancellationToken cancellation)
+    {
+        var picture = Decode(minWidth, minHeight, cancellation);
+
+        // One rule for damaged data in every decoder: a file cut short is corrupt. Skia reports that
+        // itself, except for a progressive JPEG, which libjpeg fills in from the scans it has. Checked
+        // after the decode, when Skia no longer reads the stream.
+        if (_progressiveJpeg && !JpegFrame.ReachesEndOfImage(_input))
+        {
+            picture.Dispose();
+            throw ImageRejectedException.Corrupt("the file ends before the picture does");
+        }
+
+        return picture;
+    }
+
+    private ScaledBitmap Decode(int minWidth, int minHeight, CancellationToken cancellation)
     {
         var size = ScaledDecodeSize(minWidth, minHeight);
         var factorX = BoxFactor(size.Width, minWidth);

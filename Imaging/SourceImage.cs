@@ -8,6 +8,12 @@ public abstract class SourceImage : IDisposable
     public required ImageHeader Header { get; init; }
 
     /// <summary>
+    /// The colour space the decoded pixels are in when the decoder could not convert them to sRGB
+    /// itself (an ICC profile in a TIFF); null when they are sRGB already.
+    /// </summary>
+    public SKColorSpace? ColourSpace { get; init; }
+
+    /// <summary>
     /// Decodes the stored (not yet oriented) picture at no less than <paramref name="minWidth"/> ×
     /// <paramref name="minHeight"/>, using the decoder's own scaling and an integer box shrink, so that
     /// no more than a small multiple of the target ever sits in memory when the format allows it.

@@ -2,7 +2,7 @@ namespace ThumbnailApi.Imaging;
 
 /// <summary>
 /// The whole pipeline, in order: sniff and probe → decode small (scaled decode + box shrink) →
-/// orient → resample → compose → encode. Knows nothing of HTTP, SQL or files.
+/// orient → to sRGB → resample → compose → encode. Knows nothing of HTTP, SQL or files.
 /// </summary>
 public sealed class ThumbnailPipeline(ImagingLimits limits) : IThumbnailer
 {
@@ -13,7 +13,8 @@ public sealed class ThumbnailPipeline(ImagingLimits limits) : IThumbnailer
         var plan = ResizePlan.Create(source.Header, spec);
         using var stored = source.DecodeShrunk(plan.MinDecode.Width, plan.MinDecode.Height, cancellation);
         using var oriented = Orient.Apply(stored, source.Header.Origin);
-        using var resized = Resample.ToPlan(oriented, plan, cancellation);
+        using var srgb = ToSrgb.Apply(oriented, source.ColourSpace);
+        using var resized = Resample.ToPlan(srgb, plan, cancellation);
         using var composed = Compose.OnCanvas(resized, plan);
         return Encode.As(composed, plan.Format);
     }

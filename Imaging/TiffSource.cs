@@ -23,7 +23,7 @@ internal sealed class TiffSource : SourceImage
         try
         {
             var header = Guard(() => ReadHeader(tiff));
-            return new TiffSource(tiff) { Header = header };
+            return new TiffSource(tiff) { Header = header, ColourSpace = Guard(() => EmbeddedColourSpace(tiff)) };
         }
         catch
         {
@@ -42,9 +42,47 @@ internal sealed class TiffSource : SourceImage
             throw new ImageRejectedException(Rejection.UnsupportedFormat, $"TIFF compression {compression} is not supported.");
         }
 
+        // libtiff's RGBA interface (used to decode) says up front which variants it cannot convert,
+        // such as 16-bit CMYK or floating-point samples; without this check it may fill the picture
+        // with nothing and still report success.
+        if (!tiff.RGBAImageOK(out var why) || UnconvertibleSeparated(tiff, out why))
+        {
+            throw new ImageRejectedException(Rejection.UnsupportedFormat, $"This TIFF variant is not supported ({why.TrimEnd('.')}).");
+        }
+
         var orientation = tiff.GetField(TiffTag.ORIENTATION)?[0].ToInt() ?? 1;
         var origin = orientation is >= 1 and <= 8 ? (SKEncodedOrigin)orientation : SKEncodedOrigin.TopLeft;
         return new ImageHeader(ImageFormat.Tiff, width, height, tiff.NumberOfDirectories(), origin);
+    }
+
+    /// <summary>
+    /// libtiff converts CMYK only at 8 bits per sample; LibTiff.NET's check lets 16-bit CMYK through
+    /// and then returns an empty (transparent) picture.
+    /// </summary>
+    private static bool UnconvertibleSeparated(Tiff tiff, out string why)
+    {
+        var photometric = (Photometric)(tiff.GetField(TiffTag.PHOTOMETRIC)?[0].ToInt() ?? -1);
+        var bits = tiff.GetFieldDefaulted(TiffTag.BITSPERSAMPLE)?[0].ToInt() ?? 1;
+        why = $"CMYK with {bits} bits per sample";
+        return photometric == Photometric.SEPARATED && bits != 8;
+    }
+
+    /// <summary>
+    /// The colour space of an RGB page's embedded ICC profile (tag 34675), which libtiff does not apply.
+    /// Profiles of other colour models (CMYK, grey, Lab) have no Skia colour space and are ignored:
+    /// libtiff's own conversion of those is used as it is.
+    /// </summary>
+    private static SKColorSpace? EmbeddedColourSpace(Tiff tiff)
+    {
+        var photometric = (Photometric)(tiff.GetField(TiffTag.PHOTOMETRIC)?[0].ToInt() ?? -1);
+        if (photometric is not (Photometric.RGB or Photometric.YCBCR or Photometric.PALETTE)
+            || tiff.GetField(TiffTag.ICCPROFILE) is not [_, var profile, ..]
+            || profile.GetBytes() is not { Length: > 0 } bytes)
+        {
+            return null;
+        }
+
+        return SKColorSpace.CreateIcc(bytes);
     }
 
     public override ScaledBitmap DecodeShrunk(int minWidth, int minHeight, CancellationToken cancellation) =>
@@ -136,13 +174,18 @@ internal sealed class TiffSource : SourceImage
         }
         catch (Exception ex) when (ex is IndexOutOfRangeException or ArgumentException or InvalidOperationException
                                        or NullReferenceException or OverflowException or IOException
-                                       or InvalidCastException or DivideByZeroException or ArrayTypeMismatchException)
+                                       or InvalidCastException or DivideByZeroException or ArrayTypeMismatchException
+                                       or InvalidDataException or FormatException)
         {
             throw ImageRejectedException.Corrupt("the TIFF structure is invalid");
         }
     }
 
-    public override void Dispose() => _tiff.Dispose();
+    public override void Dispose()
+    {
+        ColourSpace?.Dispose();
+        _tiff.Dispose();
+    }
 
     /// <summary>
     /// Keeps libtiff from writing to stderr and remembers the last error of this thread. libtiff's

@@ -36,6 +36,13 @@ public sealed class Database
         );
         CREATE INDEX tasks_unfinished ON tasks (created_at) WHERE state IN ('queued', 'processing');
         """,
+        // 2: idempotent uploads (the client's key and a hash of what it sent) and the retention sweep's index.
+        """
+        ALTER TABLE tasks ADD COLUMN idempotency_key TEXT;
+        ALTER TABLE tasks ADD COLUMN request_hash TEXT;
+        CREATE UNIQUE INDEX tasks_idempotency_key ON tasks (idempotency_key) WHERE idempotency_key IS NOT NULL;
+        CREATE INDEX tasks_finished ON tasks (completed_at) WHERE state IN ('succeeded', 'failed');
+        """,
     ];
 
     private readonly string _connectionString;

@@ -7,11 +7,21 @@ namespace ThumbnailApi.Persistence;
 public sealed class TaskFiles
 {
     private const string PartialSuffix = ".partial";
+    private static readonly string[] ThumbnailExtensions = ["png", "jpg", "webp"];
 
+    /// <summary>Creates the folders if it can; if storage is unusable now, start-up recovery creates them later (<see cref="EnsureFolders"/>).</summary>
     public TaskFiles(string dataPath)
     {
-        Uploads = Directory.CreateDirectory(Path.Combine(dataPath, "uploads")).FullName;
-        Thumbnails = Directory.CreateDirectory(Path.Combine(dataPath, "thumbnails")).FullName;
+        Uploads = Path.GetFullPath(Path.Combine(dataPath, "uploads"));
+        Thumbnails = Path.GetFullPath(Path.Combine(dataPath, "thumbnails"));
+        try
+        {
+            EnsureFolders();
+        }
+        catch (Exception problem) when (StorageUnavailableException.Matches(problem))
+        {
+            // Not fatal here: the service starts, answers 503 and retries recovery until storage works.
+        }
     }
 
     public string Uploads { get; }
@@ -27,18 +37,50 @@ public sealed class TaskFiles
 
     public void DeleteUpload(string id) => File.Delete(UploadPath(id));
 
-    /// <summary>Writes the thumbnail to a temporary name and renames it, so a reader never sees half a file.</summary>
+    /// <summary>Deletes the upload if storage allows; false when it could not (the file is then an orphan, removed at the next start).</summary>
+    public bool TryDeleteUpload(string id)
+    {
+        try
+        {
+            DeleteUpload(id);
+            return true;
+        }
+        catch (Exception problem) when (StorageUnavailableException.Matches(problem))
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Creates the uploads and thumbnails folders (once storage can be written).</summary>
+    public void EnsureFolders()
+    {
+        Directory.CreateDirectory(Uploads);
+        Directory.CreateDirectory(Thumbnails);
+    }
+
+    /// <summary>
+    /// Writes the thumbnail to a temporary name and renames it, so a reader never sees half a file.
+    /// When the write fails (disk full), the half-written temporary file is removed.
+    /// </summary>
     public void SaveThumbnail(string id, string extension, byte[] bytes)
     {
         var path = ThumbnailPath(id, extension);
         var partial = path + PartialSuffix;
-        using (var stream = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, 0))
+        try
         {
-            stream.Write(bytes);
-            stream.Flush(flushToDisk: true);
-        }
+            using (var stream = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, 0))
+            {
+                stream.Write(bytes);
+                stream.Flush(flushToDisk: true);
+            }
 
-        File.Move(partial, path, overwrite: true);
+            File.Move(partial, path, overwrite: true);
+        }
+        catch (Exception problem) when (StorageUnavailableException.Matches(problem))
+        {
+            TryDelete(partial);
+            throw;
+        }
     }
 
     public FileStream OpenThumbnail(string id, string extension) =>
@@ -68,6 +110,79 @@ public sealed class TaskFiles
         return removed;
     }
 
+    /// <summary>
+    /// Proves the data folder takes writes now: in each of its folders, creates a small file,
+    /// writes and flushes it to disk, and deletes it. Throws the IOException (disk full, read-only)
+    /// or UnauthorizedAccessException the first failing step raised.
+    /// </summary>
+    public void ProbeWritable()
+    {
+        foreach (var folder in (string[])[Uploads, Thumbnails])
+        {
+            var probe = Path.Combine(folder, $".write-probe-{Guid.NewGuid():N}");
+            try
+            {
+                using var stream = new FileStream(probe, FileMode.CreateNew, FileAccess.Write, FileShare.None, 0);
+                stream.Write(new byte[512]);
+                stream.Flush(flushToDisk: true);
+            }
+            finally
+            {
+                File.Delete(probe);
+            }
+        }
+    }
+
+    /// <summary>Deletes everything a task may have on disk: its upload and its thumbnail in any format.</summary>
+    public void DeleteAll(string id)
+    {
+        DeleteUpload(id);
+        foreach (var extension in ThumbnailExtensions)
+        {
+            DeleteThumbnail(id, extension);
+        }
+    }
+
+    /// <summary>Every upload, thumbnail and half-written thumbnail named by a task id, with its last write time.</summary>
+    public IEnumerable<TaskFile> EnumerateTaskFiles()
+    {
+        foreach (var file in new DirectoryInfo(Uploads).EnumerateFiles())
+        {
+            if (TaskId.TryParse(file.Name, out var id) && id == file.Name)
+            {
+                yield return new TaskFile(id, TaskFileKind.Upload, file.FullName, file.LastWriteTimeUtc);
+            }
+        }
+
+        foreach (var file in new DirectoryInfo(Thumbnails).EnumerateFiles())
+        {
+            var partial = file.Name.EndsWith(PartialSuffix, StringComparison.Ordinal);
+            var name = file.Name.Split('.')[0];
+            if (TaskId.TryParse(name, out var id) && id == name)
+            {
+                yield return new TaskFile(id, partial ? TaskFileKind.PartialThumbnail : TaskFileKind.Thumbnail, file.FullName, file.LastWriteTimeUtc);
+            }
+        }
+    }
+
+    /// <summary>Deletes a file found by <see cref="EnumerateTaskFiles"/>.</summary>
+    public static void Delete(TaskFile file) => File.Delete(file.Path);
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception problem) when (StorageUnavailableException.Matches(problem))
+        {
+            // Left for the start-up clean-up, which removes every *.partial file.
+        }
+    }
+
+    /// <summary>Bytes free for the service on the data folder's file system.</summary>
+    public long AvailableBytes() => new DriveInfo(Uploads).AvailableFreeSpace;
+
     public static string ExtensionFor(string contentType) => contentType switch
     {
         "image/jpeg" => "jpg",
@@ -82,3 +197,13 @@ public sealed class TaskFiles
     private static string Checked(string id) =>
         TaskId.TryParse(id, out var valid) && valid == id ? id : throw new ArgumentException("Not a task id.", nameof(id));
 }
+
+public enum TaskFileKind
+{
+    Upload,
+    Thumbnail,
+    PartialThumbnail,
+}
+
+/// <summary>A file in the data folder that belongs to a task (by its name).</summary>
+public sealed record TaskFile(string TaskId, TaskFileKind Kind, string Path, DateTime LastWriteUtc);

@@ -25,6 +25,8 @@ public sealed class TaskRecord
     public string? ThumbnailEtag { get; init; }
     public string? ErrorCode { get; init; }
     public string? ErrorMessage { get; init; }
+    public string? IdempotencyKey { get; init; }
+    public string? RequestHash { get; init; }
 
     public bool IsFinished => State is TaskState.Succeeded or TaskState.Failed;
 }

@@ -7,18 +7,19 @@ public sealed class TaskStore(Database database, TimeProvider clock)
 {
     private long Now => clock.GetUtcNow().ToUnixTimeMilliseconds();
 
+    private const string InsertQueuedSql =
+        """
+        INSERT INTO tasks (id, state, file_name, input_format, input_bytes, input_width, input_height,
+                           width, height, fit, format, attempts, created_at, idempotency_key, request_hash)
+        VALUES (@Id, 'queued', @FileName, @InputFormat, @InputBytes, @InputWidth, @InputHeight,
+                @Width, @Height, @Fit, @Format, 0, @CreatedAt, @IdempotencyKey, @RequestHash)
+        """;
+
     /// <summary>Records an accepted upload as a queued task.</summary>
     public void InsertQueued(TaskRecord task)
     {
         using var connection = database.Open();
-        connection.Execute(
-            """
-            INSERT INTO tasks (id, state, file_name, input_format, input_bytes, input_width, input_height,
-                               width, height, fit, format, attempts, created_at)
-            VALUES (@Id, 'queued', @FileName, @InputFormat, @InputBytes, @InputWidth, @InputHeight,
-                    @Width, @Height, @Fit, @Format, 0, @CreatedAt)
-            """,
-            task);
+        connection.Execute(InsertQueuedSql, task);
     }
 
     /// <summary>Removes a task outright (an upload that could not be queued).</summary>
@@ -77,6 +78,21 @@ public sealed class TaskStore(Database database, TimeProvider clock)
     }
 
     /// <summary>
+    /// Puts a claimed task back in the queue without counting the attempt, if the claim made in
+    /// <paramref name="attempt"/> still holds: for work stopped by storage trouble, not by the image.
+    /// </summary>
+    public bool ReleaseClaim(string id, int attempt)
+    {
+        using var connection = database.Open();
+        return connection.Execute(
+            """
+            UPDATE tasks SET state = 'queued', attempts = attempts - 1, started_at = NULL
+            WHERE id = @id AND state = 'processing' AND attempts = @attempt
+            """,
+            new { id, attempt }) == 1;
+    }
+
+    /// <summary>
     /// At start-up: tasks that already used up their attempts are failed with
     /// <c>processing_crashed</c>; every other unfinished task goes back to queued, oldest first.
     /// </summary>
@@ -98,10 +114,96 @@ public sealed class TaskStore(Database database, TimeProvider clock)
         return new RecoveredTasks(requeued, givenUp);
     }
 
+    /// <summary>Tasks queued or being processed; also proves the database answers (readiness).</summary>
+    public long CountUnfinished()
+    {
+        using var connection = database.Open();
+        return connection.ExecuteScalar<long>("SELECT count(*) FROM tasks WHERE state IN ('queued', 'processing')");
+    }
+
+    /// <summary>
+    /// Takes the write lock and lets it go without writing: throws when the database cannot be
+    /// written (read-only, locked, disk full), so readiness can tell before an upload finds out.
+    /// </summary>
+    public void ProbeWritable()
+    {
+        using var connection = database.Open();
+        connection.Execute("BEGIN IMMEDIATE; ROLLBACK;");
+    }
+
     /// <summary>Ids of tasks whose upload must be kept (not yet finished).</summary>
     public HashSet<string> UnfinishedIds()
     {
         using var connection = database.Open();
         return connection.Query<string>("SELECT id FROM tasks WHERE state IN ('queued', 'processing')").ToHashSet();
+    }
+
+    /// <summary>
+    /// Records an upload sent with an idempotency key, unless a task created at or after
+    /// <paramref name="keysValidSince"/> already holds the key: then nothing is written and that task is
+    /// returned. An older holder gives the key up. Two concurrent requests with one key cannot both
+    /// insert (a unique index), so the loser gets the winner's task.
+    /// </summary>
+    public TaskRecord? InsertQueuedUnlessKeyTaken(TaskRecord task, long keysValidSince)
+    {
+        using var connection = database.Open();
+        using var transaction = connection.BeginTransaction();
+        connection.Execute(
+            "UPDATE tasks SET idempotency_key = NULL WHERE idempotency_key = @IdempotencyKey AND created_at < @keysValidSince",
+            new { task.IdempotencyKey, keysValidSince }, transaction);
+        var inserted = connection.Execute(
+            InsertQueuedSql + " ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING", task, transaction);
+        var holder = inserted == 1
+            ? null
+            : connection.QuerySingle<TaskRecord>("SELECT * FROM tasks WHERE idempotency_key = @IdempotencyKey", new { task.IdempotencyKey }, transaction);
+        transaction.Commit();
+        return holder;
+    }
+
+    /// <summary>The task created at or after <paramref name="since"/> with this idempotency key, if any.</summary>
+    public TaskRecord? FindByIdempotencyKey(string key, long since)
+    {
+        using var connection = database.Open();
+        return connection.QuerySingleOrDefault<TaskRecord>(
+            "SELECT * FROM tasks WHERE idempotency_key = @key AND created_at >= @since", new { key, since });
+    }
+
+    /// <summary>The known tasks among <paramref name="ids"/>, in one query (unknown ids are simply absent).</summary>
+    public IReadOnlyList<TaskRecord> FindMany(IReadOnlyCollection<string> ids)
+    {
+        using var connection = database.Open();
+        return connection.Query<TaskRecord>("SELECT * FROM tasks WHERE id IN @ids", new { ids }).AsList();
+    }
+
+    /// <summary>Deletes a task and returns its row as it was, so its files can go too; null when unknown.</summary>
+    public TaskRecord? DeleteTask(string id)
+    {
+        using var connection = database.Open();
+        return connection.QuerySingleOrDefault<TaskRecord>("DELETE FROM tasks WHERE id = @id RETURNING *", new { id });
+    }
+
+    /// <summary>
+    /// Deletes at most <paramref name="limit"/> tasks that finished before <paramref name="finishedBefore"/>,
+    /// oldest first, in one short statement, and returns them so their files can go too.
+    /// </summary>
+    public IReadOnlyList<TaskRecord> DeleteFinishedBefore(long finishedBefore, int limit)
+    {
+        using var connection = database.Open();
+        return connection.Query<TaskRecord>(
+            """
+            DELETE FROM tasks WHERE id IN (
+                SELECT id FROM tasks WHERE state IN ('succeeded', 'failed') AND completed_at < @finishedBefore
+                ORDER BY completed_at LIMIT @limit)
+            RETURNING *
+            """,
+            new { finishedBefore, limit }).AsList();
+    }
+
+    /// <summary>The state of each known task among <paramref name="ids"/> (unknown ids are absent).</summary>
+    public Dictionary<string, string> StatesOf(IReadOnlyCollection<string> ids)
+    {
+        using var connection = database.Open();
+        return connection.Query<(string Id, string State)>("SELECT id, state FROM tasks WHERE id IN @ids", new { ids })
+            .ToDictionary(row => row.Id, row => row.State, StringComparer.Ordinal);
     }
 }

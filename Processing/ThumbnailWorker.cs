@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
 using ThumbnailApi.Imaging;
+using ThumbnailApi.Operations;
 using ThumbnailApi.Persistence;
 
 namespace ThumbnailApi.Processing;
@@ -10,15 +11,22 @@ namespace ThumbnailApi.Processing;
 /// Drains the queue with <see cref="ServiceOptions.WorkerCount"/> concurrent workers. Each task is
 /// claimed atomically, thumbnailed under a deadline, saved, and marked SUCCESS or FAILED with a
 /// code; nothing that happens to one task can stop the others. Before the server takes requests,
-/// unfinished tasks from an earlier run are put back in the queue.
+/// unfinished tasks from an earlier run are put back in the queue. When the data folder or the
+/// database cannot be used (disk full, read-only), the worker does not stop: recovery is retried
+/// until it works, and a task that storage failed goes back to the queue, its attempt not counted.
 /// </summary>
 public sealed class ThumbnailWorker(
     TaskQueue queue,
+    Database database,
     TaskStore store,
     TaskFiles files,
+    StartupRecovery recovery,
     IThumbnailer thumbnailer,
     IOptions<ServiceOptions> options,
     TimeProvider clock,
+    WorkerActivity activity,
+    ThumbnailMetrics metrics,
+    TaskCompletionSignals completions,
     ILogger<ThumbnailWorker> logger) : BackgroundService, IHostedLifecycleService
 {
     public const string CrashedMessage =
@@ -26,24 +34,62 @@ public sealed class ThumbnailWorker(
 
     private readonly ServiceOptions _options = options.Value;
     private IReadOnlyList<string> _recovered = [];
+    private CancellationToken _stopping;
+
+    private TimeSpan RetryDelay => TimeSpan.FromSeconds(_options.RetryAfterSeconds);
 
     /// <summary>Runs before the web server starts, so no upload can race with recovery.</summary>
     public Task StartingAsync(CancellationToken cancellationToken)
     {
-        var recovered = store.RecoverUnfinished(_options.MaxAttempts, CrashedMessage);
-        foreach (var id in recovered.GivenUp)
-        {
-            WorkerLog.GaveUp(logger, id, _options.MaxAttempts);
-        }
-
-        var orphans = files.DeleteOrphans(store.UnfinishedIds());
-        WorkerLog.Recovered(logger, recovered.Requeued.Count, recovered.GivenUp.Count, orphans);
-        _recovered = recovered.Requeued;
+        TryRecover();
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Brings the schema up to date, fails tasks that used up their attempts, re-queues the rest and
+    /// removes orphan files. False (and logged) when storage cannot be used; uploads wait for it.
+    /// </summary>
+    private bool TryRecover()
+    {
+        try
+        {
+            database.Migrate();
+            files.EnsureFolders();
+            var recovered = store.RecoverUnfinished(_options.MaxAttempts, CrashedMessage);
+            foreach (var id in recovered.GivenUp)
+            {
+                WorkerLog.GaveUp(logger, id, _options.MaxAttempts);
+                metrics.TaskGivenUp("processing_crashed");
+            }
+
+            var orphans = files.DeleteOrphans(store.UnfinishedIds());
+            WorkerLog.Recovered(logger, recovered.Requeued.Count, recovered.GivenUp.Count, orphans);
+            _recovered = recovered.Requeued;
+            recovery.MarkComplete();
+            return true;
+        }
+        catch (Exception problem) when (StorageUnavailableException.Matches(problem))
+        {
+            WorkerLog.RecoveryFailed(logger, _options.RetryAfterSeconds, problem);
+            return false;
+        }
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        _stopping = stoppingToken;
+        try
+        {
+            while (!recovery.IsComplete && !TryRecover())
+            {
+                await Task.Delay(RetryDelay, clock, stoppingToken);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            return;
+        }
+
         var workers = Enumerable.Range(0, _options.WorkerCount)
             .Select(_ => Task.Run(() => DrainAsync(stoppingToken), CancellationToken.None))
             .ToArray();
@@ -64,6 +110,7 @@ public sealed class ThumbnailWorker(
 
     private async Task DrainAsync(CancellationToken stoppingToken)
     {
+        using var alive = activity.LoopRunning();
         try
         {
             await foreach (var id in queue.ReadAllAsync(stoppingToken))
@@ -79,12 +126,25 @@ public sealed class ThumbnailWorker(
 
     private async Task ProcessAsync(string id)
     {
-        var task = store.TryClaim(id);
+        TaskRecord? task;
+        try
+        {
+            task = store.TryClaim(id);
+        }
+        catch (Exception problem) when (StorageUnavailableException.Matches(problem))
+        {
+            WorkerLog.StorageUnavailable(logger, id, _options.RetryAfterSeconds, problem);
+            _ = RequeueWhenStorageWorksAsync(id, claimedAttempt: null);
+            return;
+        }
+
         if (task is null)
         {
             return;
         }
 
+        using var busy = activity.Working();
+        metrics.TaskStarted(task);
         WorkerLog.Started(logger, id, task.Attempts, task.InputFormat, task.InputWidth, task.InputHeight);
         var started = clock.GetTimestamp();
         try
@@ -95,8 +155,10 @@ public sealed class ThumbnailWorker(
             var stored = new StoredThumbnail(thumbnail.ContentType, thumbnail.Width, thumbnail.Height, thumbnail.Bytes.Length, ETagOf(thumbnail.Bytes));
             if (store.MarkSucceeded(id, task.Attempts, stored))
             {
+                completions.Raise(id);
                 WorkerLog.Succeeded(logger, id, stored.Width, stored.Height, stored.ContentType, stored.Bytes, clock.GetElapsedTime(started).TotalMilliseconds);
-                files.DeleteUpload(id);
+                metrics.TaskSucceeded(task, stored.Bytes);
+                files.TryDeleteUpload(id);
             }
             else
             {
@@ -111,6 +173,12 @@ public sealed class ThumbnailWorker(
         catch (FileNotFoundException)
         {
             Fail(task, "upload_missing", "The uploaded file was lost before it could be processed. Upload it again.");
+        }
+        catch (Exception problem) when (StorageUnavailableException.Matches(problem))
+        {
+            // The image is not at fault: the task goes back to the queue and waits for storage.
+            WorkerLog.StorageUnavailable(logger, id, _options.RetryAfterSeconds, problem);
+            _ = RequeueWhenStorageWorksAsync(id, task.Attempts);
         }
         catch (Exception exception)
         {
@@ -157,14 +225,56 @@ public sealed class ThumbnailWorker(
 
     private void Fail(TaskRecord task, string code, string message)
     {
-        if (store.MarkFailed(task.Id, task.Attempts, code, message))
+        try
         {
-            WorkerLog.Failed(logger, task.Id, code, message);
-            files.DeleteUpload(task.Id);
+            if (store.MarkFailed(task.Id, task.Attempts, code, message))
+            {
+                completions.Raise(task.Id);
+                WorkerLog.Failed(logger, task.Id, code, message);
+                metrics.TaskFailed(task, code);
+                files.TryDeleteUpload(task.Id);
+            }
+            else
+            {
+                WorkerLog.Discarded(logger, task.Id);
+            }
         }
-        else
+        catch (Exception problem) when (StorageUnavailableException.Matches(problem))
         {
-            WorkerLog.Discarded(logger, task.Id);
+            WorkerLog.StorageUnavailable(logger, task.Id, _options.RetryAfterSeconds, problem);
+            _ = RequeueWhenStorageWorksAsync(task.Id, task.Attempts);
+        }
+    }
+
+    /// <summary>
+    /// After a pause, puts a task that storage failed back in the queue (first releasing its claim,
+    /// without counting the attempt), trying again after every pause until storage answers.
+    /// </summary>
+    private async Task RequeueWhenStorageWorksAsync(string id, int? claimedAttempt)
+    {
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(RetryDelay, clock, _stopping);
+                try
+                {
+                    if (claimedAttempt is not { } attempt || store.ReleaseClaim(id, attempt))
+                    {
+                        await queue.EnqueueAsync(id, _stopping);
+                    }
+
+                    return;
+                }
+                catch (Exception problem) when (StorageUnavailableException.Matches(problem))
+                {
+                    WorkerLog.StorageUnavailable(logger, id, _options.RetryAfterSeconds, problem);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        {
+            // Shutting down: the row says where the task is; the next start picks it up.
         }
     }
 

@@ -115,6 +115,30 @@ public sealed class DurableQueueTests
     }
 
     [Test]
+    public async Task Shutting_down_lets_the_task_in_flight_finish_and_record_its_result()
+    {
+        using var folder = new TempDataFolder();
+        using var gate = new GatedThumbnailer();
+        var factory = new ThumbnailApiFactory(services: s => s.AddSingleton<IThumbnailer>(gate), dataFolder: folder);
+        string id;
+        using (var client = factory.CreateApiClient())
+        {
+            id = await client.UploadAsync(TestImages.Path("photo.jpg"));
+        }
+
+        await gate.WaitUntilHeldAsync();
+        var shutdown = Task.Run(factory.Dispose);
+        await Task.Delay(200); // the host is stopping while the worker is still inside the pipeline
+        Assert.That(shutdown.IsCompleted, Is.False, "shutdown waits for the task in flight");
+        gate.Open();
+        await shutdown;
+
+        var database = new Database(Path.Combine(folder.Path, "thumbnails.db"));
+        using var connection = database.Open();
+        Assert.That(connection.ExecuteScalar<string>("SELECT state FROM tasks WHERE id = @id", new { id }), Is.EqualTo(TaskState.Succeeded));
+    }
+
+    [Test]
     public void The_schema_migration_is_versioned_and_can_run_again()
     {
         using var folder = new TempDataFolder();

@@ -21,7 +21,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 missing=()
 for tool in /usr/bin/python3 /usr/bin/convert /usr/bin/identify /usr/bin/vips /usr/bin/vipsheader \
-            /usr/bin/vipsthumbnail /usr/bin/cjpeg /usr/bin/jpegtran /usr/bin/tiffcp /usr/bin/tiffinfo \
+            /usr/bin/vipsthumbnail /usr/bin/cjpeg /usr/bin/jpegtran /usr/bin/tiffcp /usr/bin/tiffinfo /usr/bin/tiff2rgba \
             /usr/bin/exiftool /usr/bin/cwebp /usr/bin/img2webp /usr/bin/webpmux /usr/bin/gifsicle /usr/bin/file; do
     [[ -x "$tool" ]] || missing+=("$tool")
 done

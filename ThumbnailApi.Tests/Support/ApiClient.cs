@@ -15,7 +15,22 @@ public sealed class ApiClient(HttpClient http) : IDisposable
     public Task<HttpResponseMessage> PostFileAsync(string path, string? fileName = null, IReadOnlyDictionary<string, string>? fields = null, string query = "") =>
         PostBytesAsync(File.ReadAllBytes(path), fileName ?? System.IO.Path.GetFileName(path), fields, query);
 
-    public Task<HttpResponseMessage> PostBytesAsync(byte[] bytes, string fileName, IReadOnlyDictionary<string, string>? fields = null, string query = "")
+    public Task<HttpResponseMessage> PostBytesAsync(byte[] bytes, string fileName, IReadOnlyDictionary<string, string>? fields = null, string query = "") =>
+        Http.PostAsync($"{Api}/{query}", Form(bytes, fileName, fields));
+
+    /// <summary>Uploads a file with an Idempotency-Key header.</summary>
+    public Task<HttpResponseMessage> PostWithKeyAsync(string path, string key, IReadOnlyDictionary<string, string>? fields = null) =>
+        PostWithKeyAsync(Form(File.ReadAllBytes(path), System.IO.Path.GetFileName(path), fields), key);
+
+    public Task<HttpResponseMessage> PostWithKeyAsync(HttpContent content, string key)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, $"{Api}/") { Content = content };
+        request.Headers.TryAddWithoutValidation("Idempotency-Key", key);
+        return Http.SendAsync(request);
+    }
+
+    /// <summary>The multipart body of an upload: the file as the <c>image</c> part, then the option fields.</summary>
+    public static MultipartFormDataContent Form(byte[] bytes, string fileName, IReadOnlyDictionary<string, string>? fields = null)
     {
         var form = new MultipartFormDataContent();
         var file = new ByteArrayContent(bytes);
@@ -26,7 +41,7 @@ public sealed class ApiClient(HttpClient http) : IDisposable
             form.Add(new StringContent(value), name);
         }
 
-        return Http.PostAsync($"{Api}/{query}", form);
+        return form;
     }
 
     /// <summary>Uploads and insists on 202; returns the task id.</summary>
@@ -38,12 +53,14 @@ public sealed class ApiClient(HttpClient http) : IDisposable
         return JsonDocument.Parse(body).RootElement.GetProperty("task_id").GetString()!;
     }
 
-    public async Task<(HttpStatusCode Status, JsonElement Body)> GetStatusAsync(string taskId)
+    public async Task<(HttpStatusCode Status, JsonElement Body)> GetStatusAsync(string taskId, string? wait = null)
     {
-        using var response = await Http.GetAsync($"{Api}/{taskId}");
+        using var response = await Http.GetAsync(wait is null ? $"{Api}/{taskId}" : $"{Api}/{taskId}?wait={wait}");
         var text = await response.Content.ReadAsStringAsync();
         return (response.StatusCode, JsonDocument.Parse(text).RootElement.Clone());
     }
+
+    public Task<HttpResponseMessage> DeleteAsync(string taskId) => Http.DeleteAsync($"{Api}/{taskId}");
 
     /// <summary>Polls the status until the task leaves PENDING; fails the test at the deadline.</summary>
     public async Task<JsonElement> WaitUntilFinishedAsync(string taskId, TimeSpan? timeout = null)

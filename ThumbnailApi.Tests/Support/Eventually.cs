@@ -18,4 +18,21 @@ public static class Eventually
 
         return true;
     }
+
+    /// <summary>The same for a condition that needs a request to check.</summary>
+    public static async Task<bool> TrueAsync(Func<Task<bool>> condition, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                return false;
+            }
+
+            await Task.Delay(50);
+        }
+
+        return true;
+    }
 }

@@ -1,0 +1,110 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using ThumbnailApi.Persistence;
+using ThumbnailApi.Processing;
+
+namespace ThumbnailApi.Operations;
+
+/// <summary>The database answers a query on the tasks table and would take a write.</summary>
+public sealed class DatabaseCheck(TaskStore store) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            var unfinished = await Task.Run(() =>
+            {
+                store.ProbeWritable();
+                return store.CountUnfinished();
+            }, cancellationToken).WaitAsync(cancellationToken);
+            return HealthCheckResult.Healthy("The database answers.", new Dictionary<string, object> { ["unfinished_tasks"] = unfinished });
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException problem)
+        {
+            return HealthCheckResult.Unhealthy($"The database does not answer (SQLite error {problem.SqliteErrorCode}).");
+        }
+    }
+}
+
+/// <summary>
+/// The data folder takes writes: a small file is created, flushed and deleted in the uploads and
+/// thumbnails folders at every check. Descriptions name the cause, never the path.
+/// </summary>
+public sealed class DataFolderCheck(TaskFiles files) : IHealthCheck
+{
+    private const int NoSpace = 28;       // ENOSPC
+    private const int ReadOnlyFs = 30;    // EROFS
+    private const int QuotaExceeded = 122; // EDQUOT
+
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await Task.Run(files.ProbeWritable, cancellationToken).WaitAsync(cancellationToken);
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return HealthCheckResult.Unhealthy("The data folder does not accept writes: permission denied.", data: FreeSpace());
+        }
+        catch (IOException problem)
+        {
+            var reason = problem switch
+            {
+                DirectoryNotFoundException => "its uploads or thumbnails folder is missing",
+                { HResult: NoSpace or QuotaExceeded } => "the disk is full",
+                { HResult: ReadOnlyFs } => "the file system is read-only",
+                _ => "input/output error",
+            };
+            return HealthCheckResult.Unhealthy($"The data folder does not accept writes: {reason}.", data: FreeSpace());
+        }
+
+        return HealthCheckResult.Healthy("The data folder accepts writes.", FreeSpace());
+    }
+
+    private Dictionary<string, object> FreeSpace()
+    {
+        try
+        {
+            return new() { ["available_bytes"] = files.AvailableBytes() };
+        }
+        catch (IOException)
+        {
+            return [];
+        }
+    }
+}
+
+/// <summary>
+/// Start-up recovery has run: until the data folder and database could be used, unfinished tasks
+/// were not re-queued and uploads are refused with 503.
+/// </summary>
+public sealed class RecoveryCheck(StartupRecovery recovery) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        Task.FromResult(recovery.IsComplete
+            ? HealthCheckResult.Healthy("Start-up recovery has run.")
+            : HealthCheckResult.Unhealthy("Start-up recovery has not run yet: the data folder or the database cannot be used."));
+}
+
+/// <summary>Every configured worker loop is running.</summary>
+public sealed class WorkersCheck(WorkerActivity workers) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var data = new Dictionary<string, object> { ["alive"] = workers.Alive, ["expected"] = workers.Expected, ["busy"] = workers.Busy };
+        return Task.FromResult(workers.Alive >= workers.Expected
+            ? HealthCheckResult.Healthy("All workers are running.", data)
+            : HealthCheckResult.Unhealthy($"{workers.Alive} of {workers.Expected} workers are running.", data: data));
+    }
+}
+
+/// <summary>The queue has room for another upload.</summary>
+public sealed class QueueCheck(TaskQueue queue) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var data = new Dictionary<string, object> { ["depth"] = queue.Count, ["capacity"] = queue.Capacity };
+        return Task.FromResult(queue.IsFull
+            ? HealthCheckResult.Unhealthy("The queue is full: uploads are refused with 503 until workers catch up.", data: data)
+            : HealthCheckResult.Healthy("The queue has room.", data));
+    }
+}

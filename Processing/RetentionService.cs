@@ -1,0 +1,51 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Options;
+
+namespace ThumbnailApi.Processing;
+
+/// <summary>Runs the <see cref="RetentionSweep"/> at start-up and then every <see cref="ServiceOptions.RetentionSweepMinutes"/>.</summary>
+public sealed partial class RetentionService(
+    RetentionSweep sweep, IOptions<ServiceOptions> options, TimeProvider clock, ILogger<RetentionService> logger) : BackgroundService
+{
+    private readonly TimeSpan _interval = TimeSpan.FromMinutes(options.Value.RetentionSweepMinutes);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await Task.Yield(); // off the start-up path
+        using var timer = new PeriodicTimer(_interval, clock);
+        try
+        {
+            do
+            {
+                SweepOnce(stoppingToken);
+            }
+            while (await timer.WaitForNextTickAsync(stoppingToken));
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private void SweepOnce(CancellationToken stoppingToken)
+    {
+        try
+        {
+            var result = sweep.Run(stoppingToken);
+            if (result.ExpiredTasks > 0 || result.OrphanFiles > 0)
+            {
+                Swept(logger, result.ExpiredTasks, result.OrphanFiles);
+            }
+        }
+        catch (Exception problem) when (problem is SqliteException or IOException or UnauthorizedAccessException)
+        {
+            // A busy database or an unreadable file: try again at the next sweep, keep the service running.
+            SweepFailed(logger, problem);
+        }
+    }
+
+    [LoggerMessage(1200, LogLevel.Information, "Retention sweep removed {Tasks} expired task(s) and {Orphans} orphan file(s)")]
+    private static partial void Swept(ILogger logger, int tasks, int orphans);
+
+    [LoggerMessage(1201, LogLevel.Warning, "Retention sweep stopped early; it runs again at the next interval")]
+    private static partial void SweepFailed(ILogger logger, Exception exception);
+}

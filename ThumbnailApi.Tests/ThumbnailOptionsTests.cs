@@ -1,0 +1,139 @@
+using System.Net;
+using System.Text.Json;
+using SkiaSharp;
+using ThumbnailApi.Tests.Support;
+
+namespace ThumbnailApi.Tests;
+
+/// <summary>width, height, fit and format end to end: as form fields or query parameters, stored with the task, reported and applied.</summary>
+[TestFixture]
+public sealed class ThumbnailOptionsTests
+{
+    private ThumbnailApiFactory _factory = null!;
+    private ApiClient _client = null!;
+
+    [OneTimeSetUp]
+    public void StartService()
+    {
+        _factory = new ThumbnailApiFactory();
+        _client = _factory.CreateApiClient();
+    }
+
+    [OneTimeTearDown]
+    public void StopService()
+    {
+        _client.Dispose();
+        _factory.Dispose();
+    }
+
+    [Test]
+    public async Task Options_sent_as_form_fields_are_applied_stored_and_reported()
+    {
+        var fields = new Dictionary<string, string> { ["width"] = "200", ["height"] = "120", ["fit"] = "contain", ["format"] = "webp" };
+        var (status, thumbnail, contentType) = await MakeThumbnailAsync("photo.jpg", fields);
+        using (thumbnail)
+        {
+            AssertOptions(status, 200, 120, "contain", "webp");
+            Assert.Multiple(() =>
+            {
+                Assert.That(contentType, Is.EqualTo("image/webp"));
+                Assert.That((thumbnail.Width, thumbnail.Height), Is.EqualTo((200, 120)));
+                Assert.That(status.GetProperty("image").GetProperty("content_type").GetString(), Is.EqualTo("image/webp"));
+                Assert.That(status.GetProperty("image").GetProperty("width").GetInt32(), Is.EqualTo(200));
+                Assert.That((int)thumbnail.GetPixel(2, 60).Alpha, Is.Zero, "4:3 photo in a 5:3 box: transparent padding at the sides");
+            });
+        }
+
+    }
+
+    [Test]
+    public async Task Options_sent_as_query_parameters_are_applied_and_reported()
+    {
+        var (status, thumbnail, contentType) = await MakeThumbnailAsync("alpha.png", query: "?fit=inside&width=150&format=jpeg");
+        using (thumbnail)
+        {
+            AssertOptions(status, 150, 100, "inside", "jpeg");
+            Assert.That(contentType, Is.EqualTo("image/jpeg"));
+            Assert.That((thumbnail.Width, thumbnail.Height), Is.EqualTo((133, 100)), "320×240 inside 150×100");
+            Assert.That(Pixels.IsClose(thumbnail.GetPixel(1, 1), SKColors.White, 8), Is.True, "transparency flattened onto white");
+        }
+    }
+
+    [Test]
+    public async Task A_form_field_wins_over_the_same_query_parameter()
+    {
+        var (status, thumbnail, _) = await MakeThumbnailAsync("quadrants.png", new Dictionary<string, string> { ["fit"] = "inside" }, "?fit=fill");
+        using (thumbnail)
+        {
+            AssertOptions(status, 100, 100, "inside", "auto");
+            Assert.That((thumbnail.Width, thumbnail.Height), Is.EqualTo((100, 75)));
+        }
+    }
+
+    [Test]
+    public async Task Without_options_the_defaults_are_reported_and_auto_keeps_jpeg_as_jpeg_and_makes_png_otherwise()
+    {
+        var (jpegStatus, jpeg, jpegType) = await MakeThumbnailAsync("photo.jpg");
+        var (gifStatus, gif, gifType) = await MakeThumbnailAsync("photo.gif");
+        using (jpeg)
+        using (gif)
+        {
+            AssertOptions(jpegStatus, 100, 100, "cover", "auto");
+            AssertOptions(gifStatus, 100, 100, "cover", "auto");
+            Assert.That((jpegType, gifType), Is.EqualTo(("image/jpeg", "image/png")));
+        }
+    }
+
+    [Test]
+    public async Task Option_words_are_case_insensitive_and_jpg_means_jpeg()
+    {
+        var (status, thumbnail, contentType) = await MakeThumbnailAsync("alpha.png", new Dictionary<string, string> { ["fit"] = "FILL", ["format"] = "JPG" });
+        using (thumbnail)
+        {
+            AssertOptions(status, 100, 100, "fill", "jpeg");
+            Assert.That(contentType, Is.EqualTo("image/jpeg"));
+        }
+    }
+
+    [TestCase("fit", "stretch", "cover, contain, inside, fill")]
+    [TestCase("format", "gif", "auto, png, jpeg, webp")]
+    [TestCase("width", "2000", "1 to 1024")]
+    [TestCase("height", "-5", "1 to 1024")]
+    public async Task A_bad_query_parameter_is_a_400_naming_the_field_and_the_allowed_values_and_nothing_is_stored(string field, string value, string allowed)
+    {
+        using var response = await _client.PostFileAsync(TestImages.Path("photo.jpg"), query: $"?{field}={value}");
+
+        var body = await ErrorResponseTests.AssertErrorAsync(response, HttpStatusCode.BadRequest, "invalid_option");
+        Assert.Multiple(() =>
+        {
+            Assert.That(body.GetProperty("field").GetString(), Is.EqualTo(field));
+            Assert.That(body.GetProperty("message").GetString(), Does.Contain(allowed));
+            Assert.That(Directory.Exists(_factory.UploadsPath) ? Directory.GetFiles(_factory.UploadsPath) : [], Is.Empty, "no upload kept");
+        });
+    }
+
+    private async Task<(JsonElement Status, SKBitmap Thumbnail, string ContentType)> MakeThumbnailAsync(
+        string file, IReadOnlyDictionary<string, string>? fields = null, string query = "")
+    {
+        using var response = await _client.PostFileAsync(TestImages.Path(file), fields: fields, query: query);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), text);
+        var id = JsonDocument.Parse(text).RootElement.GetProperty("task_id").GetString()!;
+
+        var status = await _client.WaitUntilFinishedAsync(id);
+        Assert.That(status.GetProperty("task_status").GetString(), Is.EqualTo("SUCCESS"), status.ToString());
+        using var download = await _client.Http.GetAsync($"{ApiClient.Api}/{id}/thumbnail");
+        var bytes = await download.Content.ReadAsByteArrayAsync();
+        var bitmap = SKBitmap.Decode(bytes) ?? throw new AssertionException("The thumbnail does not decode.");
+        return (status, bitmap, download.Content.Headers.ContentType!.MediaType!);
+    }
+
+    private static void AssertOptions(JsonElement status, int width, int height, string fit, string format)
+    {
+        var options = status.GetProperty("options");
+        Assert.That(
+            (options.GetProperty("width").GetInt32(), options.GetProperty("height").GetInt32(),
+             options.GetProperty("fit").GetString(), options.GetProperty("format").GetString()),
+            Is.EqualTo((width, height, fit, format)));
+    }
+}

@@ -1,0 +1,41 @@
+using System.Net;
+using ThumbnailApi.Tests.Support;
+
+namespace ThumbnailApi.Tests;
+
+/// <summary>The per-client upload limit: ASP.NET Core's rate limiter, a 429 JSON with Retry-After past it.</summary>
+[TestFixture]
+public sealed class UploadRateLimitTests
+{
+    [Test]
+    public async Task Uploads_past_the_per_client_limit_get_a_429_rate_limited_with_retry_after()
+    {
+        using var factory = new ThumbnailApiFactory(new Dictionary<string, string?> { ["ThumbnailApi:UploadsPerMinutePerClient"] = "2" });
+        using var client = factory.CreateApiClient();
+
+        var first = await client.UploadAsync(TestImages.Path("photo.jpg"));
+        await client.UploadAsync(TestImages.Path("photo.jpg"));
+        using var refused = await client.PostFileAsync(TestImages.Path("photo.jpg"));
+
+        var body = await ErrorResponseTests.AssertErrorAsync(refused, HttpStatusCode.TooManyRequests, "rate_limited");
+        Assert.That(refused.Headers.RetryAfter?.Delta, Is.GreaterThanOrEqualTo(TimeSpan.FromSeconds(1)).And.LessThanOrEqualTo(TimeSpan.FromSeconds(30)));
+        Assert.That(body.GetProperty("message").GetString(), Does.Contain("Retry-After"));
+        Assert.That((await client.WaitUntilFinishedAsync(first)).GetProperty("task_status").GetString(), Is.EqualTo("SUCCESS"),
+            "status requests are not limited");
+    }
+
+    [Test]
+    public async Task The_default_limit_lets_a_client_send_a_generous_burst()
+    {
+        using var factory = new ThumbnailApiFactory();
+        using var client = factory.CreateApiClient();
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, 100).Select(async _ =>
+        {
+            using var response = await client.PostFileAsync(TestImages.Path("alpha.png"));
+            return response.StatusCode;
+        }));
+
+        Assert.That(answers, Is.All.EqualTo(HttpStatusCode.Accepted));
+    }
+}

@@ -1,0 +1,96 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json;
+
+namespace ThumbnailApi.Robustness;
+
+/// <summary>The answer to one upload: its status, the task id of a 202, and the error code and Retry-After of a refusal.</summary>
+public sealed record UploadResult(int Status, string? TaskId, string? Code, TimeSpan? RetryAfter, string? Failure);
+
+/// <summary>A client of a running service: upload, poll to the end, download.</summary>
+public sealed class LoadClient(Uri baseAddress) : IDisposable
+{
+    private const string Api = "/api/v1/thumbnail_generator";
+
+    private readonly HttpClient _http = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(1) })
+    {
+        BaseAddress = baseAddress,
+        Timeout = TimeSpan.FromMinutes(5),
+    };
+
+    /// <summary>Uploads one file; a broken connection (the service was killed) is a result too, not an exception.</summary>
+    public async Task<UploadResult> UploadAsync(byte[] bytes, string fileName)
+    {
+        using var form = new MultipartFormDataContent();
+        var file = new ByteArrayContent(bytes);
+        file.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        form.Add(file, "image", fileName);
+        try
+        {
+            using var response = await _http.PostAsync($"{Api}/", form);
+            var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+            return new UploadResult((int)response.StatusCode,
+                body.TryGetProperty("task_id", out var id) && response.StatusCode == HttpStatusCode.Accepted ? id.GetString() : null,
+                body.TryGetProperty("code", out var code) ? code.GetString() : null,
+                response.Headers.RetryAfter?.Delta,
+                null);
+        }
+        catch (HttpRequestException problem)
+        {
+            return new UploadResult(0, null, null, null, problem.Message);
+        }
+    }
+
+    /// <summary>The task's status body, or null when the service cannot be reached.</summary>
+    public async Task<(HttpStatusCode Status, JsonElement Body)?> StatusAsync(string taskId)
+    {
+        try
+        {
+            using var response = await _http.GetAsync($"{Api}/{taskId}");
+            return (response.StatusCode, JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone());
+        }
+        catch (HttpRequestException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Polls until every task has left PENDING or the deadline passes; returns the last status body of each.</summary>
+    public async Task<Dictionary<string, JsonElement?>> WaitForAllAsync(IReadOnlyCollection<string> ids, TimeSpan deadline)
+    {
+        var last = ids.ToDictionary(id => id, _ => (JsonElement?)null);
+        var open = new HashSet<string>(ids);
+        var until = DateTime.UtcNow + deadline;
+        while (open.Count > 0 && DateTime.UtcNow < until)
+        {
+            foreach (var id in open.ToList())
+            {
+                if (await StatusAsync(id) is not var (status, body))
+                {
+                    continue;
+                }
+
+                last[id] = body;
+                if (status != HttpStatusCode.OK || body.GetProperty("task_status").GetString() != "PENDING")
+                {
+                    open.Remove(id);
+                }
+            }
+
+            if (open.Count > 0)
+            {
+                await Task.Delay(200);
+            }
+        }
+
+        return last;
+    }
+
+    public async Task<(HttpStatusCode Status, string? ContentType, byte[] Bytes)> DownloadAsync(string taskId)
+    {
+        using var response = await _http.GetAsync($"{Api}/{taskId}/thumbnail");
+        return (response.StatusCode, response.Content.Headers.ContentType?.MediaType, await response.Content.ReadAsByteArrayAsync());
+    }
+
+    public void Dispose() => _http.Dispose();
+}

@@ -1,0 +1,28 @@
+using ThumbnailApi.Robustness;
+
+// Long robustness runs that do not fit in the test suite. The scripts next to this folder build and
+// call it; each command prints its figures and exits non-zero when the rule it checks is broken.
+//
+//   fuzz   --images DIR --cases N [--seed S]          mutations through the imaging pipeline, in-process
+//   replay --images DIR --file REL --case N [--seed S] one fuzz case again, saved to fuzz-case.bin
+//   burst  --service DLL --images DIR [--multiple 4]  4x the queue capacity at once against a real process
+//   kill9  --service DLL --images DIR [--uploads N] [--rounds R]  SIGKILL mid-load, restart, nothing lost
+//   diskfull --service DLL --images DIR --data DIR --grow CMD     fill the disk under a real process, then grow it
+//   scancost --width W --height H --scans N [--max-scans M]      what one hostile progressive JPEG costs the pipeline
+var arguments = Arguments.Parse(args.Skip(1));
+return args.FirstOrDefault() switch
+{
+    "fuzz" => await FuzzCommand.RunAsync(arguments),
+    "replay" => FuzzCommand.Replay(arguments),
+    "burst" => await BurstCommand.RunAsync(arguments),
+    "kill9" => await KillNineCommand.RunAsync(arguments),
+    "diskfull" => await DiskFullCommand.RunAsync(arguments),
+    "scancost" => ScanCostCommand.Run(arguments),
+    _ => Usage(),
+};
+
+static int Usage()
+{
+    Console.Error.WriteLine("usage: Robustness fuzz|replay|burst|kill9|diskfull|scancost --name value ... (see Program.cs)");
+    return 2;
+}
