@@ -28,7 +28,8 @@ url="http://127.0.0.1:$port"
 
 started_ms=$(date +%s%3N)
 # shellcheck disable=SC2086
-env ${SERVICE_ENV:-} ThumbnailApi__DataPath="$data" ASPNETCORE_URLS="$url" Logging__LogLevel__Default=${LOG_LEVEL:-Warning} \
+# One load client is one "client": its uploads are not rate-limited (SERVICE_ENV can turn the limit back on).
+env ThumbnailApi__UploadsPerMinutePerClient=0 ${SERVICE_ENV:-} ThumbnailApi__DataPath="$data" ASPNETCORE_URLS="$url" Logging__LogLevel__Default=${LOG_LEVEL:-Warning} \
   dotnet "$publish/ThumbnailApi.dll" >"$work/service.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data"' EXIT

@@ -17,6 +17,8 @@ public static class LoadBenchmark
 {
     private const string Api = "/api/v1/thumbnail_generator";
 
+    private static int _connectionRetries;
+
     public static async Task<int> RunAsync(string[] args)
     {
         var options = Options.Parse(args);
@@ -86,6 +88,7 @@ public static class LoadBenchmark
             upload→finished ms   p50 {Measure.Percentile(latencies, 50):F0}   p95 {Measure.Percentile(latencies, 95):F0}   p99 {Measure.Percentile(latencies, 99):F0}   max {(latencies.Count > 0 ? latencies[^1] : double.NaN):F0}
             outcomes             {string.Join(", ", outcomes.OrderBy(o => o.Key).Select(o => $"{o.Key} {o.Value}"))}
             not finished         {unfinished}
+            uploads retried      {_connectionRetries} after a closed connection
             service peak RSS     {(options.Pid > 0 ? $"{sampler.Peak:F0} MB (VmHWM {Measure.PeakRssMb(options.Pid):F0} MB)" : "n/a (pass --pid)")}
             """));
         return unfinished == 0 ? 0 : 1;
@@ -104,7 +107,21 @@ public static class LoadBenchmark
                 form.Add(new StringContent(value), key);
             }
 
-            using var response = await http.PostAsync($"{Api}/", form);
+            HttpResponseMessage response;
+            try
+            {
+                response = await http.PostAsync($"{Api}/", form);
+            }
+            catch (HttpRequestException)
+            {
+                // A server that refuses early (429/503) may close the connection while the body is still
+                // being sent: back off and try again, as a well-behaved client does.
+                Interlocked.Increment(ref _connectionRetries);
+                await Task.Delay(TimeSpan.FromSeconds(1));
+                continue;
+            }
+
+            using var _ = response;
             if (response.StatusCode == HttpStatusCode.Accepted)
             {
                 using var body = JsonDocument.Parse(await response.Content.ReadAsStreamAsync());
