@@ -2,7 +2,7 @@
 # Service load benchmark: publish the service (Release), start it as a real process on a free
 # port with an empty data folder, measure start-up to the first 202, then run the load tool.
 #
-#   bench/load.sh FILE [-n 50] [-c 4] [more load options, e.g. --rss-every 1000 --fields width=200]
+#   bench/load.sh FILE [-n 50] [-c 4] [more load options, e.g. --rss-every 1000 --fields width=200 --identical]
 #   ENV: PUBLISH_DIR (default /tmp/thumbnailapi-bench/publish), SERVICE_ENV="K=V K=V" extra environment
 #
 # Prints: start-up to first 202, uploads/s, wall from first upload to last finished task,

@@ -11,7 +11,9 @@ namespace ThumbnailApi.Bench;
 /// long-polling its status. Prints uploads/s, wall time from the first upload to the last
 /// finished task, upload→finished latency percentiles, the service's peak RSS (with --pid) and
 /// how many tasks did not finish. With --rss-every K it also prints the RSS after every K
-/// finished tasks, for soak runs.
+/// finished tasks, for soak runs. Every upload carries a different 8-byte tail after the image
+/// (decoders ignore it), so the service's reuse of identical uploads does not turn the run into a
+/// cache benchmark; --identical sends the very same bytes each time instead.
 /// </summary>
 public static class LoadBenchmark
 {
@@ -46,7 +48,7 @@ public static class LoadBenchmark
             try
             {
                 started = clock.Elapsed.TotalMilliseconds;
-                id = await UploadAsync(http, bytes, Path.GetFileName(options.File), options.Fields);
+                id = await UploadAsync(http, bytes, options.Identical ? null : index, Path.GetFileName(options.File), options.Fields);
                 lock (gate)
                 {
                     lastUploadEnd = Math.Max(lastUploadEnd, clock.Elapsed.TotalMilliseconds);
@@ -82,7 +84,7 @@ public static class LoadBenchmark
         latencies.Sort();
         var unfinished = options.Count - outcomes.GetValueOrDefault("SUCCESS") - outcomes.GetValueOrDefault("FAILED");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"""
-            file                 {Path.GetFileName(options.File)} ({bytes.Length / 1048576.0:F1} MB), {options.Count} uploads at concurrency {options.Concurrency}
+            file                 {Path.GetFileName(options.File)} ({bytes.Length / 1048576.0:F1} MB), {options.Count} uploads at concurrency {options.Concurrency}, {(options.Identical ? "identical bytes" : "each with its own tail")}
             uploads/s            {options.Count / (lastUploadEnd / 1000):F1}
             wall, first upload → last finished   {lastFinished / 1000:F2} s
             upload→finished ms   p50 {Measure.Percentile(latencies, 50):F0}   p95 {Measure.Percentile(latencies, 95):F0}   p99 {Measure.Percentile(latencies, 99):F0}   max {(latencies.Count > 0 ? latencies[^1] : double.NaN):F0}
@@ -94,12 +96,12 @@ public static class LoadBenchmark
         return unfinished == 0 ? 0 : 1;
     }
 
-    private static async Task<string?> UploadAsync(HttpClient http, byte[] bytes, string name, IReadOnlyDictionary<string, string> fields)
+    private static async Task<string?> UploadAsync(HttpClient http, byte[] bytes, long? tail, string name, IReadOnlyDictionary<string, string> fields)
     {
         while (true)
         {
             using var form = new MultipartFormDataContent();
-            var file = new ByteArrayContent(bytes);
+            HttpContent file = tail is { } number ? new TailedContent(bytes, number) : new ByteArrayContent(bytes);
             file.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
             form.Add(file, "image", name);
             foreach (var (key, value) in fields)
@@ -161,11 +163,29 @@ public static class LoadBenchmark
         return "not finished";
     }
 
+    /// <summary>The image followed by an 8-byte number, written without copying the image.</summary>
+    private sealed class TailedContent(byte[] image, long tail) : HttpContent
+    {
+        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
+        {
+            await stream.WriteAsync(image);
+            await stream.WriteAsync(BitConverter.GetBytes(tail));
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = image.Length + sizeof(long);
+            return true;
+        }
+    }
+
     private sealed record Options(string Url, string File, int Count, int Concurrency, int Pid, int RssEvery, TimeSpan Deadline,
-                                  IReadOnlyDictionary<string, string> Fields)
+                                  IReadOnlyDictionary<string, string> Fields, bool Identical)
     {
         public static Options Parse(string[] args)
         {
+            var identical = args.Contains("--identical");
+            args = args.Where(a => a != "--identical").ToArray();
             var map = new Dictionary<string, string>();
             for (var i = 0; i + 1 < args.Length; i += 2)
             {
@@ -177,7 +197,7 @@ public static class LoadBenchmark
                 ? f.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(p => p.Split('=', 2)).ToDictionary(p => p[0], p => p[1])
                 : new Dictionary<string, string>();
             return new Options(map["--url"], map["--file"], Int("-n", 50), Int("-c", 4), Int("--pid", 0), Int("--rss-every", 0),
-                TimeSpan.FromSeconds(Int("--deadline", 300)), fields);
+                TimeSpan.FromSeconds(Int("--deadline", 300)), fields, identical);
         }
     }
 

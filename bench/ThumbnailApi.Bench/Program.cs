@@ -5,7 +5,7 @@ using ThumbnailApi.Bench;
 //   one [--runs N] FILE                    (internal) measure one file in this process, print one JSON line
 //   single IN OUT                          one thumbnail (for ../shared/bench/bench_peers.sh --tool)
 //   --batch OUTDIR EXT INPUT...            thumbnails in one process, prints PERIMAGE_MS [..] (--batch-tool)
-//   load --url URL --file FILE [-n 50] [-c 4] [--pid PID] [--fields k=v,...]   service load benchmark
+//   load --url URL --file FILE [-n 50] [-c 4] [--pid PID] [--fields k=v,...] [--identical]   service load benchmark
 return args switch
 {
     ["pipeline", .. var rest] => PipelineBenchmark.Run(rest),
@@ -18,6 +18,6 @@ return args switch
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: pipeline [--runs N] FILE... | single IN OUT | --batch OUTDIR EXT INPUT... | load --url URL --file FILE [-n N] [-c C] [--pid PID]");
+    Console.Error.WriteLine("usage: pipeline [--runs N] FILE... | single IN OUT | --batch OUTDIR EXT INPUT... | load --url URL --file FILE [-n N] [-c C] [--pid PID] [--identical]");
     return 2;
 }
