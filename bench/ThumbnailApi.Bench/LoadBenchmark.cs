@@ -11,7 +11,7 @@ namespace ThumbnailApi.Bench;
 /// long-polling its status. Prints uploads/s, wall time from the first upload to the last
 /// finished task, upload→finished latency percentiles, the service's peak RSS (with --pid) and
 /// how many tasks did not finish. With --rss-every K it also prints the RSS after every K
-/// finished tasks, for soak runs. Every upload carries a different 8-byte tail after the image
+/// finished tasks, for soak runs. Every upload carries a random 8-byte tail after the image
 /// (decoders ignore it), so the service's reuse of identical uploads does not turn the run into a
 /// cache benchmark; --identical sends the very same bytes each time instead.
 /// </summary>
@@ -48,7 +48,7 @@ public static class LoadBenchmark
             try
             {
                 started = clock.Elapsed.TotalMilliseconds;
-                id = await UploadAsync(http, bytes, options.Identical ? null : index, Path.GetFileName(options.File), options.Fields);
+                id = await UploadAsync(http, bytes, options.Identical ? null : Random.Shared.NextInt64(), Path.GetFileName(options.File), options.Fields);
                 lock (gate)
                 {
                     lastUploadEnd = Math.Max(lastUploadEnd, clock.Elapsed.TotalMilliseconds);
