@@ -27,13 +27,13 @@ RUN mkdir /data && chown "$APP_UID" /data
 WORKDIR /app
 COPY --from=build /app ./
 
-# appsettings.json listens on http://+:8000; the base image's ASPNETCORE_HTTP_PORTS=8080 is
-# cleared so that Kestrel does not warn about overriding it (change the port with Urls=...).
+# Listen on 8000 instead of the base image's 8080 (the service's own default is 8000 too when no
+# address is set; change it with ASPNETCORE_HTTP_PORTS or ASPNETCORE_URLS).
 # MALLOC_ARENA_MAX: decoders allocate native buffers on many threads; two glibc arenas instead of
 # up to eight per core guard against resident memory creeping up over long runs. (A 48-upload
 # burst showed no difference either way, nor did DOTNET_gcServer=0 or DOTNET_GCConserveMemory:
 # the default server GC with dynamic adaptation already sizes itself; see README "Run with Docker".)
-ENV ASPNETCORE_HTTP_PORTS= \
+ENV ASPNETCORE_HTTP_PORTS=8000 \
     ThumbnailApi__DataPath=/data \
     MALLOC_ARENA_MAX=2
 USER $APP_UID

@@ -6,7 +6,8 @@ if (HealthProbe.IsRequested(args))
     return await HealthProbe.RunAsync(args, Console.Out);
 }
 
-var builder = WebApplication.CreateBuilder(args);
+// Settings are read once and validated at start-up: watching appsettings files for changes would only cost start-up time.
+var builder = WebApplication.CreateBuilder([.. args, "--hostBuilder:reloadConfigOnChange=false"]);
 builder.AddThumbnailApi();
 
 var app = builder.Build();

@@ -68,6 +68,13 @@ public sealed class ServiceOptions
     [Range(1, 10_080)]
     public int RetentionSweepMinutes { get; set; } = 10;
 
+    /// <summary>
+    /// Whether a task whose bytes and options match an earlier successful task reuses that thumbnail
+    /// instead of decoding again. Turn off if clients must not learn, from timing, that someone else
+    /// uploaded the same file.
+    /// </summary>
+    public bool ReuseIdenticalUploads { get; set; } = true;
+
     public ImagingLimits ImagingLimits => new()
     {
         MaxPixels = MaxPixels, MaxFrames = MaxFrames, MaxTotalPixels = MaxTotalPixels, MaxJpegScans = MaxJpegScans,

@@ -17,8 +17,16 @@ public static class ServiceRegistration
     /// <summary>Bodies of every request but an upload (which raises its own limit) stay small.</summary>
     private const long DefaultBodyLimit = 1024 * 1024;
 
+    /// <summary>Where the service listens when no address is configured (Urls, ASPNETCORE_URLS, ASPNETCORE_HTTP_PORTS, --urls).</summary>
+    public const string DefaultUrl = "http://+:8000";
+
     public static WebApplicationBuilder AddThumbnailApi(this WebApplicationBuilder builder)
     {
+        if (!HasListenAddress(builder.Configuration))
+        {
+            builder.WebHost.UseUrls(DefaultUrl);
+        }
+
         var services = builder.Services;
         services.AddOptions<ServiceOptions>()
             .BindConfiguration(ServiceOptions.Section)
@@ -85,6 +93,13 @@ public static class ServiceRegistration
         app.MapOperations();
         return app;
     }
+
+    /// <summary>True when the operator chose an address in any of the ways ASP.NET Core reads one.</summary>
+    public static bool HasListenAddress(IConfiguration configuration) =>
+        !string.IsNullOrWhiteSpace(configuration["urls"])
+        || !string.IsNullOrWhiteSpace(configuration["http_ports"])
+        || !string.IsNullOrWhiteSpace(configuration["https_ports"])
+        || configuration.GetSection("Kestrel:Endpoints").Exists();
 
     private static string DataPath(ServiceOptions options, IHostEnvironment environment) =>
         Path.GetFullPath(options.DataPath, environment.ContentRootPath);

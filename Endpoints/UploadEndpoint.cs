@@ -69,11 +69,11 @@ public static partial class UploadEndpoint
 
         var id = TaskId.New();
         var accepted = false;
-        using var digest = idempotencyKey is null ? null : new UploadDigest();
+        using var digest = new UploadDigest();
         try
         {
             var (form, formError) = await MultipartUpload.ReadAsync(
-                request, () => digest?.Wrap(files.CreateUpload(id)) ?? files.CreateUpload(id), settings.MaxUploadBytes, cancellation);
+                request, () => digest.Wrap(files.CreateUpload(id)), settings.MaxUploadBytes, cancellation);
             if (form is null)
             {
                 return formError!;
@@ -112,7 +112,8 @@ public static partial class UploadEndpoint
                 Format = spec.Format.Name(),
                 CreatedAt = clock.GetUtcNow().ToUnixTimeMilliseconds(),
                 IdempotencyKey = idempotencyKey,
-                RequestHash = digest is null ? null : IdempotentUpload.RequestHash(digest.Hash, spec),
+                RequestHash = idempotencyKey is null ? null : IdempotentUpload.RequestHash(digest.Hash, spec),
+                ContentHash = Convert.ToHexStringLower(digest.Hash),
             };
             if (idempotencyKey is null)
             {

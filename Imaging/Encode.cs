@@ -17,6 +17,9 @@ public static class Encode
 
     public const int WebPQuality = 82;
 
+    /// <summary>zlib level 4: half the time of level 6 on a thumbnail for about 2 % more bytes (measured on photo-jpg).</summary>
+    public const int PngZlibLevel = 4;
+
     public static EncodedThumbnail As(SKBitmap bitmap, OutputFormat format)
     {
         using var pixmap = new SKPixmap(bitmap.Info.WithColorSpace(null), bitmap.GetPixels(), bitmap.RowBytes);
@@ -24,7 +27,7 @@ public static class Encode
         {
             OutputFormat.Jpeg => pixmap.Encode(new SKJpegEncoderOptions(JpegQuality, SKJpegEncoderDownsample.Downsample444, SKJpegEncoderAlphaOption.Ignore)),
             OutputFormat.WebP => pixmap.Encode(new SKWebpEncoderOptions(SKWebpEncoderCompression.Lossy, WebPQuality)),
-            _ => pixmap.Encode(new SKPngEncoderOptions(SKPngEncoderFilterFlags.AllFilters, 6)),
+            _ => pixmap.Encode(new SKPngEncoderOptions(SKPngEncoderFilterFlags.AllFilters, PngZlibLevel)),
         };
         var contentType = format switch
         {

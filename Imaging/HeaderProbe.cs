@@ -4,31 +4,51 @@ namespace ThumbnailApi.Imaging;
 public static class HeaderProbe
 {
     /// <summary>
-    /// Opens <paramref name="input"/> (seekable, positioned at the start; the returned image owns it)
-    /// and checks it against <paramref name="limits"/>.
+    /// Opens <paramref name="input"/> (seekable; read from its start; the caller still owns it, but may
+    /// dispose it as soon as this returns) and checks it against <paramref name="limits"/>.
     /// </summary>
     /// <exception cref="ImageRejectedException">Unknown format, unreadable header or over a limit.</exception>
     public static SourceImage Open(Stream input, ImagingLimits limits)
     {
-        var format = SniffAndRewind(input);
-        if (format == ImageFormat.Tiff && TiffHeader.ReadSize(input) is var (width, height))
+        var bytes = EncodedInput.From(input);
+        try
         {
-            EnforcePixelLimit(width, height, limits);
+            return Open(bytes, limits);
         }
-
-        if (format == ImageFormat.Jpeg && JpegFrame.UnsupportedVariant(input) is { } variant)
+        catch
         {
-            throw new ImageRejectedException(Rejection.UnsupportedFormat, $"This {variant} is not supported: only 8-bit JPEGs are.");
+            bytes.Dispose();
+            throw;
+        }
+    }
+
+    private static SourceImage Open(EncodedInput bytes, ImagingLimits limits)
+    {
+        var format = FormatSniffer.Sniff(bytes.Head(FormatSniffer.BytesNeeded)) ?? throw new ImageRejectedException(
+            Rejection.UnsupportedFormat, "The file is not a PNG, JPEG, GIF, BMP, TIFF or WebP image.");
+        if (format == ImageFormat.Tiff)
+        {
+            using var stream = bytes.OpenStream();
+            if (TiffHeader.ReadSize(stream) is var (width, height))
+            {
+                EnforcePixelLimit(width, height, limits);
+            }
         }
 
         if (format == ImageFormat.Jpeg)
         {
-            EnforceScanLimit(input, limits);
+            using var stream = bytes.OpenStream();
+            if (JpegFrame.UnsupportedVariant(stream) is { } variant)
+            {
+                throw new ImageRejectedException(Rejection.UnsupportedFormat, $"This {variant} is not supported: only 8-bit JPEGs are.");
+            }
+
+            EnforceScanLimit(stream, limits);
         }
 
         SourceImage image = format == ImageFormat.Tiff
-            ? TiffSource.Open(input)
-            : SkiaSource.Open(input, format);
+            ? TiffSource.Open(bytes)
+            : SkiaSource.Open(bytes, format);
         try
         {
             EnforceLimits(image.Header, limits);
@@ -46,15 +66,6 @@ public static class HeaderProbe
     {
         using var image = Open(input, limits);
         return image.Header;
-    }
-
-    private static ImageFormat SniffAndRewind(Stream input)
-    {
-        Span<byte> head = stackalloc byte[FormatSniffer.BytesNeeded];
-        var read = input.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
-        input.Position = 0;
-        return FormatSniffer.Sniff(head[..read]) ?? throw new ImageRejectedException(
-            Rejection.UnsupportedFormat, "The file is not a PNG, JPEG, GIF, BMP, TIFF or WebP image.");
     }
 
     private static void EnforcePixelLimit(long width, long height, ImagingLimits limits)

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.Intrinsics;
 using SkiaSharp;
 
 namespace ThumbnailApi.Imaging;
@@ -29,67 +30,52 @@ public static class Resample
         var columns = Contributions.For(x, width, outWidth, source.Width);
         var rows = Contributions.For(y, height, outHeight, source.Height);
 
-        // Horizontal pass over just the source rows the vertical pass will read.
+        // Horizontal pass over just the source rows the vertical pass will read, one pixel's four
+        // channels per vector: the 4 × float of a pixel is one Vector128.
         var firstRow = rows.Lowest;
         var rowCount = rows.Highest - firstRow + 1;
-        var stride = outWidth * 4;
-        var horizontal = ArrayPool<float>.Shared.Rent(rowCount * stride);
+        var horizontal = ArrayPool<Vector128<float>>.Shared.Rent(rowCount * outWidth);
         var result = new SKBitmap(SourceImage.WorkingInfo(outWidth, outHeight));
         try
         {
             var pixels = (byte*)source.GetPixels();
-            for (var r = 0; r < rowCount; r++)
+            fixed (Vector128<float>* buffer = horizontal)
             {
-                cancellation.ThrowIfCancellationRequested();
-                var line = pixels + (long)(firstRow + r) * source.RowBytes;
-                var output = horizontal.AsSpan(r * stride, stride);
-                for (var ox = 0; ox < outWidth; ox++)
+                for (var r = 0; r < rowCount; r++)
                 {
-                    float cr = 0, cg = 0, cb = 0, ca = 0;
-                    var weights = columns.Weights(ox);
-                    var start = columns.Start[ox];
-                    for (var i = 0; i < weights.Length; i++)
+                    cancellation.ThrowIfCancellationRequested();
+                    var line = (uint*)(pixels + (long)(firstRow + r) * source.RowBytes);
+                    var output = buffer + r * outWidth;
+                    for (var ox = 0; ox < outWidth; ox++)
                     {
-                        var p = line + columns.Index(start + i) * 4;
-                        var w = weights[i];
-                        cr += p[0] * w;
-                        cg += p[1] * w;
-                        cb += p[2] * w;
-                        ca += p[3] * w;
-                    }
+                        var weights = columns.Weights(ox);
+                        var taps = columns.Sources(ox);
+                        var sum = Vector128<float>.Zero;
+                        for (var i = 0; i < weights.Length; i++)
+                        {
+                            sum += ToFloats(line[taps[i]]) * weights[i];
+                        }
 
-                    output[ox * 4] = cr;
-                    output[ox * 4 + 1] = cg;
-                    output[ox * 4 + 2] = cb;
-                    output[ox * 4 + 3] = ca;
+                        output[ox] = sum;
+                    }
                 }
-            }
 
-            var target = (byte*)result.GetPixels();
-            for (var oy = 0; oy < outHeight; oy++)
-            {
-                var weights = rows.Weights(oy);
-                var start = rows.Start[oy];
-                var line = target + (long)oy * result.RowBytes;
-                for (var ox = 0; ox < stride; ox += 4)
+                var target = (byte*)result.GetPixels();
+                for (var oy = 0; oy < outHeight; oy++)
                 {
-                    float cr = 0, cg = 0, cb = 0, ca = 0;
-                    for (var i = 0; i < weights.Length; i++)
+                    var weights = rows.Weights(oy);
+                    var taps = rows.Sources(oy);
+                    var line = (uint*)(target + (long)oy * result.RowBytes);
+                    for (var ox = 0; ox < outWidth; ox++)
                     {
-                        var offset = (rows.Index(start + i) - firstRow) * stride + ox;
-                        var w = weights[i];
-                        cr += horizontal[offset] * w;
-                        cg += horizontal[offset + 1] * w;
-                        cb += horizontal[offset + 2] * w;
-                        ca += horizontal[offset + 3] * w;
-                    }
+                        var sum = Vector128<float>.Zero;
+                        for (var i = 0; i < weights.Length; i++)
+                        {
+                            sum += buffer[(taps[i] - firstRow) * outWidth + ox] * weights[i];
+                        }
 
-                    // Lanczos overshoots at hard edges: clamp, and keep colour within alpha (premultiplied).
-                    var alpha = ToByte(ca);
-                    line[ox] = Math.Min(ToByte(cr), alpha);
-                    line[ox + 1] = Math.Min(ToByte(cg), alpha);
-                    line[ox + 2] = Math.Min(ToByte(cb), alpha);
-                    line[ox + 3] = alpha;
+                        line[ox] = ToPixel(sum);
+                    }
                 }
             }
 
@@ -102,11 +88,28 @@ public static class Resample
         }
         finally
         {
-            ArrayPool<float>.Shared.Return(horizontal);
+            ArrayPool<Vector128<float>>.Shared.Return(horizontal);
         }
     }
 
-    private static byte ToByte(float value) => (byte)Math.Clamp((int)(value + 0.5f), 0, 255);
+    /// <summary>The four 8-bit channels of a pixel as floats.</summary>
+    private static Vector128<float> ToFloats(uint pixel)
+    {
+        var bytes = Vector128.CreateScalarUnsafe(pixel).AsByte();
+        return Vector128.ConvertToSingle(Vector128.WidenLower(Vector128.WidenLower(bytes)).AsInt32());
+    }
+
+    /// <summary>
+    /// Rounds and clamps to 0–255; Lanczos overshoots at hard edges, and premultiplied colour must
+    /// also stay within alpha.
+    /// </summary>
+    private static uint ToPixel(Vector128<float> sum)
+    {
+        var rounded = Vector128.ConvertToInt32(Vector128.Min(Vector128.Max(sum + Vector128.Create(0.5f), Vector128<float>.Zero), Vector128.Create(255f)));
+        var alpha = rounded.GetElement(3);
+        var clamped = Vector128.Min(rounded, Vector128.Create(alpha, alpha, alpha, 255));
+        return (uint)clamped.GetElement(0) | ((uint)clamped.GetElement(1) << 8) | ((uint)clamped.GetElement(2) << 16) | ((uint)alpha << 24);
+    }
 
     private static double Kernel(double t)
     {
@@ -129,6 +132,7 @@ public static class Resample
     private sealed class Contributions
     {
         private readonly float[] _weights;
+        private readonly int[] _sources;
         private readonly int _taps;
         private readonly int _limit;
 
@@ -137,11 +141,9 @@ public static class Resample
             _taps = taps;
             _limit = limit;
             _weights = new float[outputs * taps];
-            Start = new int[outputs];
+            _sources = new int[outputs * taps];
             Count = new int[outputs];
         }
-
-        public int[] Start { get; }
 
         public int[] Count { get; }
 
@@ -150,6 +152,9 @@ public static class Resample
         public int Highest { get; private set; } = int.MinValue;
 
         public ReadOnlySpan<float> Weights(int output) => _weights.AsSpan(output * _taps, Count[output]);
+
+        /// <summary>The source pixel of each weight, edges extended.</summary>
+        public ReadOnlySpan<int> Sources(int output) => _sources.AsSpan(output * _taps, Count[output]);
 
         /// <summary>Source index, edges extended.</summary>
         public int Index(int position) => Math.Clamp(position, 0, _limit - 1);
@@ -169,9 +174,11 @@ public static class Resample
                 var span = table._weights.AsSpan(o * taps, taps);
                 double total = 0;
                 var count = 0;
+                var sources = table._sources.AsSpan(o * taps, taps);
                 for (var i = first; i <= last; i++)
                 {
                     var weight = Kernel((i + 0.5 - centre) * filterScale);
+                    sources[count] = table.Index(i);
                     span[count++] = (float)weight;
                     total += weight;
                 }
@@ -181,7 +188,6 @@ public static class Resample
                     span[i] = (float)(span[i] / total);
                 }
 
-                table.Start[o] = first;
                 table.Count[o] = count;
                 table.Lowest = Math.Min(table.Lowest, table.Index(first));
                 table.Highest = Math.Max(table.Highest, table.Index(last));

@@ -7,22 +7,28 @@ namespace ThumbnailApi.Imaging;
 internal sealed class SkiaSource : SourceImage
 {
     private readonly SKCodec _codec;
-    private readonly Stream _input;
     private readonly bool _progressiveJpeg;
 
-    private SkiaSource(SKCodec codec, Stream input, bool progressiveJpeg)
+    private SkiaSource(EncodedInput input, SKCodec codec, bool progressiveJpeg)
+        : base(input)
     {
         _codec = codec;
-        _input = input;
         _progressiveJpeg = progressiveJpeg;
     }
 
-    public static SkiaSource Open(Stream input, ImageFormat format)
+    public static SkiaSource Open(EncodedInput input, ImageFormat format)
     {
-        // Read before the codec owns the stream: Skia reads it lazily while decoding.
-        var exifOrigin = EmbeddedExif.Origin(input, format);
-        var progressiveJpeg = format == ImageFormat.Jpeg && JpegFrame.IsProgressive(input);
-        var codec = SKCodec.Create(new SkiaInputStream(input), out var result);
+        SKEncodedOrigin? exifOrigin;
+        bool progressiveJpeg;
+        using (var stream = input.OpenStream())
+        {
+            exifOrigin = EmbeddedExif.Origin(stream, format);
+            progressiveJpeg = format == ImageFormat.Jpeg && JpegFrame.IsProgressive(stream);
+        }
+
+        // Skia reads the bytes in memory through its own native stream: no managed code runs while it decodes.
+        using var data = input.ToSkData();
+        var codec = SKCodec.Create(new SKMemoryStream(data), out var result);
         if (codec is null)
         {
             throw result == SKCodecResult.Unimplemented
@@ -31,7 +37,7 @@ internal sealed class SkiaSource : SourceImage
         }
 
         var info = codec.Info;
-        return new SkiaSource(codec, input, progressiveJpeg)
+        return new SkiaSource(input, codec, progressiveJpeg)
         {
             Header = new ImageHeader(format, info.Width, info.Height, Math.Max(1, codec.FrameCount),
                 codec.EncodedOrigin == SKEncodedOrigin.TopLeft ? exifOrigin ?? SKEncodedOrigin.TopLeft : codec.EncodedOrigin),
@@ -45,13 +51,19 @@ internal sealed class SkiaSource : SourceImage
         // One rule for damaged data in every decoder: a file cut short is corrupt. Skia reports that
         // itself, except for a progressive JPEG, which libjpeg fills in from the scans it has. Checked
         // after the decode, when Skia no longer reads the stream.
-        if (_progressiveJpeg && !JpegFrame.ReachesEndOfImage(_input))
+        if (_progressiveJpeg && !ReachesEndOfImage())
         {
             picture.Dispose();
             throw ImageRejectedException.Corrupt("the file ends before the picture does");
         }
 
         return picture;
+    }
+
+    private bool ReachesEndOfImage()
+    {
+        using var stream = Input.OpenStream();
+        return JpegFrame.ReachesEndOfImage(stream);
     }
 
     private ScaledBitmap Decode(int minWidth, int minHeight, CancellationToken cancellation)
@@ -186,5 +198,5 @@ internal sealed class SkiaSource : SourceImage
         }
     }
 
-    public override void Dispose() => _codec.Dispose();
+    protected override void DisposeDecoder() => _codec.Dispose();
 }

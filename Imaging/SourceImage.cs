@@ -5,7 +5,12 @@ namespace ThumbnailApi.Imaging;
 /// <summary>An opened, probed input: its header, and a decoder that can deliver it shrunk.</summary>
 public abstract class SourceImage : IDisposable
 {
+    private protected SourceImage(EncodedInput input) => Input = input;
+
     public required ImageHeader Header { get; init; }
+
+    /// <summary>The encoded bytes the decoder reads; released after the decoder.</summary>
+    private protected EncodedInput Input { get; }
 
     /// <summary>
     /// The colour space the decoded pixels are in when the decoder could not convert them to sRGB
@@ -20,7 +25,14 @@ public abstract class SourceImage : IDisposable
     /// </summary>
     public abstract ScaledBitmap DecodeShrunk(int minWidth, int minHeight, CancellationToken cancellation);
 
-    public abstract void Dispose();
+    public void Dispose()
+    {
+        DisposeDecoder();
+        Input.Dispose();
+    }
+
+    /// <summary>Releases the decoder, which may still hold the encoded bytes.</summary>
+    protected abstract void DisposeDecoder();
 
     /// <summary>The Skia pixel layout every decoder produces: 8-bit RGBA, premultiplied, sRGB.</summary>
     internal static SKImageInfo WorkingInfo(int width, int height) =>

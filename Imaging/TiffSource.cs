@@ -5,25 +5,30 @@ namespace ThumbnailApi.Imaging;
 
 /// <summary>
 /// TIFF through LibTiff.NET (Skia has no TIFF decoder): first page only, read one strip or tile row
-/// at a time through libtiff's RGBA interface, which handles every compression, bit depth,
-/// photometric and planar layout it knows.
+/// (a band) at a time through libtiff's RGBA interface, which handles every compression, bit depth,
+/// photometric and planar layout it knows. LibTiff.NET's managed LZW and Deflate are the slow part,
+/// so bands of those files are decoded on several cores at once, each by its own reader.
 /// </summary>
 internal sealed class TiffSource : SourceImage
 {
+    /// <summary>Compressions whose strips decode independently and are worth spreading over cores.</summary>
+    private static readonly Compression[] ParallelCompressions =
+        [Compression.LZW, Compression.ADOBE_DEFLATE, Compression.DEFLATE, Compression.PACKBITS];
+
     private readonly Tiff _tiff;
 
     static TiffSource() => Tiff.SetErrorHandler(new QuietErrorHandler());
 
-    private TiffSource(Tiff tiff) => _tiff = tiff;
+    private TiffSource(EncodedInput input, Tiff tiff)
+        : base(input) => _tiff = tiff;
 
-    public static TiffSource Open(Stream input)
+    public static TiffSource Open(EncodedInput input)
     {
-        var tiff = Guard(() => Tiff.ClientOpen("upload", "r", input, new TiffStream()))
-            ?? throw ImageRejectedException.Corrupt("the TIFF header cannot be read");
+        var tiff = OpenReader(input);
         try
         {
             var header = Guard(() => ReadHeader(tiff));
-            return new TiffSource(tiff) { Header = header, ColourSpace = Guard(() => EmbeddedColourSpace(tiff)) };
+            return new TiffSource(input, tiff) { Header = header, ColourSpace = Guard(() => EmbeddedColourSpace(tiff)) };
         }
         catch
         {
@@ -31,6 +36,10 @@ internal sealed class TiffSource : SourceImage
             throw;
         }
     }
+
+    private static Tiff OpenReader(EncodedInput input) =>
+        Guard(() => Tiff.ClientOpen("upload", "r", input.OpenStream(), new TiffStream()))
+        ?? throw ImageRejectedException.Corrupt("the TIFF header cannot be read");
 
     private static ImageHeader ReadHeader(Tiff tiff)
     {
@@ -91,10 +100,6 @@ internal sealed class TiffSource : SourceImage
     private ScaledBitmap Decode(int minWidth, int minHeight, CancellationToken cancellation)
     {
         var (width, height) = (Header.Width, Header.Height);
-
-        // Deliver the stored pixels; orientation is applied later, like for every other format.
-        _tiff.SetField(TiffTag.ORIENTATION, Orientation.TOPLEFT);
-
         var tiled = _tiff.IsTiled();
         var bandHeight = tiled
             ? _tiff.GetField(TiffTag.TILELENGTH)?[0].ToInt() ?? 0
@@ -106,50 +111,140 @@ internal sealed class TiffSource : SourceImage
             throw ImageRejectedException.Corrupt("the TIFF strip or tile size is invalid");
         }
 
-        using var sink = new BoxShrinker(width, height, BoxFactor(width, minWidth), BoxFactor(height, minHeight));
-        QuietErrorHandler.TakeLastError();
-        var band = new int[(long)width * bandHeight];
-        var piece = tiled ? new int[tileWidth * bandHeight] : band;
-        for (var top = 0; top < height; top += bandHeight)
+        var bandCount = (height + bandHeight - 1) / bandHeight;
+        var readers = new List<BandReader> { new(_tiff, width, bandHeight, tiled ? tileWidth : 0) };
+        try
         {
-            cancellation.ThrowIfCancellationRequested();
-            var rows = Math.Min(bandHeight, height - top);
-            if (tiled)
+            var compression = (Compression)(_tiff.GetField(TiffTag.COMPRESSION)?[0].ToInt() ?? (int)Compression.NONE);
+            var lanes = ParallelCompressions.Contains(compression) ? Math.Min(Math.Min(Environment.ProcessorCount, 4), bandCount) : 1;
+            while (readers.Count < lanes)
             {
-                ReadTileRow(top, rows, tileWidth, bandHeight, piece, band);
-            }
-            else if (!_tiff.ReadRGBAStrip(top, band) || QuietErrorHandler.HasError)
-            {
-                throw ReadFailure();
+                readers.Add(new BandReader(OpenReader(Input), width, bandHeight, tiled ? tileWidth : 0));
             }
 
-            // libtiff's RGBA strips and tiles have their origin at the bottom left.
-            for (var i = 0; i < rows; i++)
+            using var sink = new BoxShrinker(width, height, BoxFactor(width, minWidth), BoxFactor(height, minHeight));
+            for (var first = 0; first < bandCount; first += readers.Count)
             {
-                var source = System.Runtime.InteropServices.MemoryMarshal.AsBytes(band.AsSpan((rows - 1 - i) * width, width));
-                sink.AddRow(top + i, source);
+                cancellation.ThrowIfCancellationRequested();
+                var count = Math.Min(readers.Count, bandCount - first);
+                ReadBands(readers, first, count, bandHeight);
+                for (var lane = 0; lane < count; lane++)
+                {
+                    readers[lane].FeedRows(sink, (first + lane) * bandHeight, Math.Min(bandHeight, height - (first + lane) * bandHeight));
+                }
+            }
+
+            return sink.Finish();
+        }
+        finally
+        {
+            foreach (var extra in readers.Skip(1))
+            {
+                extra.Tiff.Dispose();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Reads bands first … first + count − 1, one per reader, the first on this thread and the rest
+    /// on the thread pool. Every reader has finished before this returns or throws: the readers read
+    /// memory that is released when this image is disposed.
+    /// </summary>
+    private static void ReadBands(List<BandReader> readers, int first, int count, int bandHeight)
+    {
+        var others = new Task[count - 1];
+        for (var lane = 1; lane < count; lane++)
+        {
+            var reader = readers[lane];
+            var top = (first + lane) * bandHeight;
+            others[lane - 1] = Task.Run(() => Guard(() => reader.Read(top)));
+        }
+
+        try
+        {
+            Guard(() => readers[0].Read(first * bandHeight));
+        }
+        finally
+        {
+            foreach (var other in others)
+            {
+                ((IAsyncResult)other).AsyncWaitHandle.WaitOne();
             }
         }
 
-        return sink.Finish();
+        foreach (var other in others)
+        {
+            other.GetAwaiter().GetResult(); // rethrows that lane's own exception
+        }
     }
 
-    private void ReadTileRow(int top, int rows, int tileWidth, int tileHeight, int[] tile, int[] band)
+    /// <summary>One LibTiff.NET reader and its band buffer (bottom-up, as libtiff's RGBA interface returns it).</summary>
+    private sealed class BandReader
     {
-        var width = Header.Width;
-        for (var left = 0; left < width; left += tileWidth)
+        private readonly int _width;
+        private readonly int _bandHeight;
+        private readonly int _tileWidth;
+        private readonly int[] _band;
+        private readonly int[] _tile;
+        private int _rows;
+
+        public BandReader(Tiff tiff, int width, int bandHeight, int tileWidth)
         {
-            if (!_tiff.ReadRGBATile(left, top, tile) || QuietErrorHandler.HasError)
+            Tiff = tiff;
+            _width = width;
+            _bandHeight = bandHeight;
+            _tileWidth = tileWidth;
+            _band = new int[(long)width * bandHeight];
+            _tile = tileWidth > 0 ? new int[tileWidth * bandHeight] : _band;
+
+            // Deliver the stored pixels; orientation is applied later, like for every other format.
+            tiff.SetField(TiffTag.ORIENTATION, Orientation.TOPLEFT);
+        }
+
+        public Tiff Tiff { get; }
+
+        /// <summary>Reads the band whose first row is <paramref name="top"/>. Runs on any thread.</summary>
+        public bool Read(int top)
+        {
+            QuietErrorHandler.TakeLastError(); // errors are recorded per thread
+            _rows = Math.Min(_bandHeight, Tiff.GetField(TiffTag.IMAGELENGTH)[0].ToInt() - top);
+            if (_tileWidth > 0)
+            {
+                ReadTileRow(top);
+            }
+            else if (!Tiff.ReadRGBAStrip(top, _band) || QuietErrorHandler.HasError)
             {
                 throw ReadFailure();
             }
 
-            // A tile comes back bottom-up in a full tileWidth × tileHeight raster; the band is bottom-up too.
-            var columns = Math.Min(tileWidth, width - left);
+            return true;
+        }
+
+        /// <summary>Hands the band's rows, top-down, to the shrinker.</summary>
+        public void FeedRows(BoxShrinker sink, int top, int rows)
+        {
             for (var i = 0; i < rows; i++)
             {
-                var tileRow = tileHeight - rows + i;
-                tile.AsSpan(tileRow * tileWidth, columns).CopyTo(band.AsSpan(i * width + left, columns));
+                sink.AddRow(top + i, System.Runtime.InteropServices.MemoryMarshal.AsBytes(_band.AsSpan((rows - 1 - i) * _width, _width)));
+            }
+        }
+
+        private void ReadTileRow(int top)
+        {
+            for (var left = 0; left < _width; left += _tileWidth)
+            {
+                if (!Tiff.ReadRGBATile(left, top, _tile) || QuietErrorHandler.HasError)
+                {
+                    throw ReadFailure();
+                }
+
+                // A tile comes back bottom-up in a full tileWidth × tileHeight raster; the band is bottom-up too.
+                var columns = Math.Min(_tileWidth, _width - left);
+                for (var i = 0; i < _rows; i++)
+                {
+                    var tileRow = _bandHeight - _rows + i;
+                    _tile.AsSpan(tileRow * _tileWidth, columns).CopyTo(_band.AsSpan(i * _width + left, columns));
+                }
             }
         }
     }
@@ -181,7 +276,7 @@ internal sealed class TiffSource : SourceImage
         }
     }
 
-    public override void Dispose()
+    protected override void DisposeDecoder()
     {
         ColourSpace?.Dispose();
         _tiff.Dispose();

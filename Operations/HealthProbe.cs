@@ -4,7 +4,8 @@ namespace ThumbnailApi.Operations;
 /// <c>ThumbnailApi --health-check</c>: asks the running service's /healthz on this machine and
 /// exits 0 when it answers 200, 1 otherwise. The container's HEALTHCHECK uses it, so the image
 /// needs no curl. The address comes from the same settings the service reads (Urls,
-/// ASPNETCORE_URLS, ASPNETCORE_HTTP_PORTS, --urls), with a wildcard host read as localhost.
+/// ASPNETCORE_URLS, ASPNETCORE_HTTP_PORTS, --urls; port 8000 when none is set), with a wildcard
+/// host read as localhost.
 /// </summary>
 public static class HealthProbe
 {
@@ -41,6 +42,11 @@ public static class HealthProbe
     public static Uri? LivenessUrl(string[] args)
     {
         var settings = Settings(args.Where(arg => arg != Flag).ToArray());
+        if (!ServiceRegistration.HasListenAddress(settings))
+        {
+            return LivenessUrlOf(ServiceRegistration.DefaultUrl);
+        }
+
         var address = settings["urls"]?.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                           .FirstOrDefault(url => url.StartsWith("http://", StringComparison.OrdinalIgnoreCase))
                       ?? settings["http_ports"]?.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
@@ -50,6 +56,11 @@ public static class HealthProbe
             return null;
         }
 
+        return LivenessUrlOf(address);
+    }
+
+    private static Uri LivenessUrlOf(string address)
+    {
         // http://+:8000, http://*:8000, http://0.0.0.0:8000 and http://[::]:8000 listen everywhere, localhost included.
         var binding = BindingAddress.Parse(address);
         var host = binding.Host is "+" or "*" or "0.0.0.0" or "[::]" ? "localhost" : binding.Host;

@@ -43,6 +43,11 @@ public sealed class Database
         CREATE UNIQUE INDEX tasks_idempotency_key ON tasks (idempotency_key) WHERE idempotency_key IS NOT NULL;
         CREATE INDEX tasks_finished ON tasks (completed_at) WHERE state IN ('succeeded', 'failed');
         """,
+        // 3: the SHA-256 of the uploaded bytes, so identical uploads with identical options reuse a thumbnail.
+        """
+        ALTER TABLE tasks ADD COLUMN content_hash TEXT;
+        CREATE INDEX tasks_succeeded_content ON tasks (content_hash) WHERE state = 'succeeded';
+        """,
     ];
 
     private readonly string _connectionString;

@@ -88,6 +88,19 @@ public sealed class TaskFiles
 
     public void DeleteThumbnail(string id, string extension) => File.Delete(ThumbnailPath(id, extension));
 
+    /// <summary>A finished thumbnail's bytes, or null when it is gone (deleted or expired meanwhile).</summary>
+    public byte[]? ReadThumbnail(string id, string extension)
+    {
+        try
+        {
+            return File.ReadAllBytes(ThumbnailPath(id, extension));
+        }
+        catch (FileNotFoundException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Removes uploads no unfinished task needs and half-written thumbnails left by a crash.</summary>
     public int DeleteOrphans(IReadOnlySet<string> unfinished)
     {

@@ -25,6 +25,9 @@ public sealed class TaskRecord
     public string? ThumbnailEtag { get; init; }
     public string? ErrorCode { get; init; }
     public string? ErrorMessage { get; init; }
+
+    /// <summary>SHA-256 of the uploaded bytes (lowercase hex).</summary>
+    public string? ContentHash { get; init; }
     public string? IdempotencyKey { get; init; }
     public string? RequestHash { get; init; }
 

@@ -10,9 +10,9 @@ public sealed class TaskStore(Database database, TimeProvider clock)
     private const string InsertQueuedSql =
         """
         INSERT INTO tasks (id, state, file_name, input_format, input_bytes, input_width, input_height,
-                           width, height, fit, format, attempts, created_at, idempotency_key, request_hash)
+                           width, height, fit, format, attempts, created_at, idempotency_key, request_hash, content_hash)
         VALUES (@Id, 'queued', @FileName, @InputFormat, @InputBytes, @InputWidth, @InputHeight,
-                @Width, @Height, @Fit, @Format, 0, @CreatedAt, @IdempotencyKey, @RequestHash)
+                @Width, @Height, @Fit, @Format, 0, @CreatedAt, @IdempotencyKey, @RequestHash, @ContentHash)
         """;
 
     /// <summary>Records an accepted upload as a queued task.</summary>
@@ -20,6 +20,28 @@ public sealed class TaskStore(Database database, TimeProvider clock)
     {
         using var connection = database.Open();
         connection.Execute(InsertQueuedSql, task);
+    }
+
+    /// <summary>
+    /// The most recent successful task made from the same bytes with the same options, if any: its
+    /// thumbnail is this task's thumbnail too.
+    /// </summary>
+    public TaskRecord? FindSucceededTwin(TaskRecord task)
+    {
+        if (task.ContentHash is null)
+        {
+            return null;
+        }
+
+        using var connection = database.Open();
+        return connection.QueryFirstOrDefault<TaskRecord>(
+            """
+            SELECT * FROM tasks
+            WHERE content_hash = @ContentHash AND state = 'succeeded' AND id <> @Id
+              AND width = @Width AND height = @Height AND fit = @Fit AND format = @Format
+            ORDER BY completed_at DESC LIMIT 1
+            """,
+            task);
     }
 
     /// <summary>Removes a task outright (an upload that could not be queued).</summary>

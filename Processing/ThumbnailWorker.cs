@@ -149,7 +149,7 @@ public sealed class ThumbnailWorker(
         var started = clock.GetTimestamp();
         try
         {
-            var thumbnail = await MakeThumbnailAsync(task);
+            var thumbnail = TwinThumbnail(task) ?? await MakeThumbnailAsync(task);
             var extension = TaskFiles.ExtensionFor(thumbnail.ContentType);
             files.SaveThumbnail(id, extension, thumbnail.Bytes);
             var stored = new StoredThumbnail(thumbnail.ContentType, thumbnail.Width, thumbnail.Height, thumbnail.Bytes.Length, ETagOf(thumbnail.Bytes));
@@ -186,6 +186,23 @@ public sealed class ThumbnailWorker(
             WorkerLog.Crashed(logger, id, exception);
             Fail(task, "internal_error", "An unexpected error stopped this thumbnail. Try again; if it keeps failing, report the task id.");
         }
+    }
+
+    /// <summary>
+    /// The thumbnail of an earlier task made from the same bytes with the same options, when it still
+    /// exists: the task completes without decoding anything.
+    /// </summary>
+    private EncodedThumbnail? TwinThumbnail(TaskRecord task)
+    {
+        if (!_options.ReuseIdenticalUploads
+            || store.FindSucceededTwin(task) is not { ThumbnailType: { } type } twin
+            || files.ReadThumbnail(twin.Id, TaskFiles.ExtensionFor(type)) is not { } bytes)
+        {
+            return null;
+        }
+
+        WorkerLog.ReusedTwin(logger, task.Id, twin.Id);
+        return new EncodedThumbnail(bytes, twin.ThumbnailWidth ?? 0, twin.ThumbnailHeight ?? 0, type);
     }
 
     /// <summary>

@@ -32,4 +32,7 @@ internal static partial class WorkerLog
 
     [LoggerMessage(1010, LogLevel.Error, "Start-up recovery failed: the data folder or database cannot be used. Uploads are refused until it works; trying again every {Seconds} s")]
     public static partial void RecoveryFailed(ILogger logger, int seconds, Exception exception);
+
+    [LoggerMessage(1012, LogLevel.Information, "Task {TaskId} has the same bytes and options as task {TwinId}: its thumbnail is reused, nothing is decoded")]
+    public static partial void ReusedTwin(ILogger logger, string taskId, string twinId);
 }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using System.Net;
 using System.Text.Json;
 using ThumbnailApi.Operations;
@@ -114,6 +115,17 @@ public sealed class HealthTests
     public void The_health_check_mode_asks_healthz_on_the_address_the_service_listens_on(string urls, string expected)
     {
         Assert.That(HealthProbe.LivenessUrl([HealthProbe.Flag, "--urls", urls])?.ToString(), Is.EqualTo(expected));
+    }
+
+    [Test]
+    public void Without_a_configured_address_the_service_and_its_health_check_use_port_8000()
+    {
+        var nothing = new ConfigurationBuilder().Build();
+        var portsOnly = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["http_ports"] = "8080" }).Build();
+
+        Assert.That(ServiceRegistration.HasListenAddress(nothing), Is.False);
+        Assert.That(ServiceRegistration.HasListenAddress(portsOnly), Is.True);
+        Assert.That(ServiceRegistration.DefaultUrl, Is.EqualTo("http://+:8000"));
     }
 
     [Test]

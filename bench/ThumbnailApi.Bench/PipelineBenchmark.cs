@@ -1,0 +1,77 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using ThumbnailApi.Imaging;
+
+namespace ThumbnailApi.Bench;
+
+/// <summary>
+/// Per-file figures for the imaging pipeline: median and best time per thumbnail (after a warm-up),
+/// managed bytes allocated per thumbnail, and the peak RSS of a process that does nothing else
+/// (each file is measured in a child process so one file's peak does not hide another's).
+/// </summary>
+public static class PipelineBenchmark
+{
+    private sealed record Result(string File, double MedianMs, double BestMs, double AllocatedMb, double PeakRssMb, double BaselineRssMb);
+
+    public static int Run(string[] args)
+    {
+        var (runs, files) = ParseRuns(args);
+        var self = Environment.ProcessPath!;
+        var selfArgs = Environment.GetCommandLineArgs()[0];
+        Console.WriteLine($"| file | median ms | best ms | managed MB/image | peak RSS MB | RSS before MB |");
+        Console.WriteLine($"|---|---:|---:|---:|---:|---:|");
+        foreach (var file in files)
+        {
+            var start = new ProcessStartInfo(self) { RedirectStandardOutput = true, UseShellExecute = false };
+            if (!selfArgs.Equals(self, StringComparison.Ordinal) && selfArgs.EndsWith(".dll", StringComparison.Ordinal))
+            {
+                start.ArgumentList.Add(selfArgs); // running as `dotnet Bench.dll`
+            }
+
+            foreach (var argument in new[] { "one", "--runs", runs.ToString(CultureInfo.InvariantCulture), file })
+            {
+                start.ArgumentList.Add(argument);
+            }
+
+            using var child = Process.Start(start)!;
+            var line = child.StandardOutput.ReadToEnd().Trim().Split('\n').Last();
+            child.WaitForExit();
+            var result = JsonSerializer.Deserialize<Result>(line)!;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {Path.GetFileName(file)} | {result.MedianMs:F1} | {result.BestMs:F1} | {result.AllocatedMb:F2} | {result.PeakRssMb:F0} | {result.BaselineRssMb:F0} |"));
+        }
+
+        return 0;
+    }
+
+    public static int RunOne(string[] args)
+    {
+        var (runs, files) = ParseRuns(args);
+        var file = files.Single();
+        var pipeline = new ThumbnailPipeline(new ImagingLimits());
+        pipeline.Create(File.OpenRead(file), ThumbnailSpec.Default); // warm-up: JIT, Skia initialisation
+        GC.Collect();
+        var baseline = Measure.RssMb() ?? 0;
+
+        var times = new List<double>();
+        long allocated = 0;
+        for (var i = 0; i < runs; i++)
+        {
+            using var input = File.OpenRead(file);
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            var started = Stopwatch.GetTimestamp();
+            pipeline.Create(input, ThumbnailSpec.Default);
+            times.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            allocated += GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+
+        times.Sort();
+        Console.WriteLine(JsonSerializer.Serialize(new Result(file, Measure.Percentile(times, 50), times[0],
+            allocated / (double)runs / (1024 * 1024), Measure.PeakRssMb() ?? 0, baseline)));
+        return 0;
+    }
+
+    private static (int Runs, string[] Files) ParseRuns(string[] args) =>
+        args is ["--runs", var n, .. var rest] ? (int.Parse(n, CultureInfo.InvariantCulture), rest) : (7, args);
+}
