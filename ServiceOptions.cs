@@ -48,9 +48,13 @@ public sealed class ServiceOptions
     [Range(1, 3600)]
     public int ProcessingTimeoutSeconds { get; set; } = 30;
 
-    /// <summary>Uploads one client address may make per minute (also the burst it may send at once); 0 turns the limit off.</summary>
+    /// <summary>
+    /// Uploads one client address may make per minute (also the burst it may send at once); 0 turns
+    /// the limit off. The default lets one client send a burst of several times the queue capacity
+    /// (and retry the 503s), so the queue's back-pressure, not this limit, answers a burst.
+    /// </summary>
     [Range(0, 1_000_000)]
-    public int UploadsPerMinutePerClient { get; set; } = 600;
+    public int UploadsPerMinutePerClient { get; set; } = 6000;
 
     /// <summary>Seconds a client is told to wait (Retry-After) when the queue is full or storage is unavailable; also the pause before storage is tried again.</summary>
     [Range(1, 3600)]

@@ -25,6 +25,15 @@ public sealed class UploadRateLimitTests
     }
 
     [Test]
+    public void By_default_a_burst_of_four_times_the_queue_capacity_and_its_retries_meets_the_queue_limit_not_the_rate_limit()
+    {
+        var defaults = new ServiceOptions();
+
+        Assert.That(defaults.UploadsPerMinutePerClient, Is.GreaterThanOrEqualTo(2 * 4 * defaults.QueueCapacity),
+            "a client that sends 4 × the queue capacity at once and then retries every 503 is answered 202 or 503, never 429");
+    }
+
+    [Test]
     public async Task The_default_limit_lets_a_client_send_a_generous_burst()
     {
         using var factory = new ThumbnailApiFactory();
