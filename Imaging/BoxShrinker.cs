@@ -11,6 +11,12 @@ namespace ThumbnailApi.Imaging;
 /// </summary>
 internal sealed class BoxShrinker : IDisposable
 {
+    /// <summary>
+    /// Largest factor on each axis: a box of 4096 × 4096 pixels of 255 still sums within a
+    /// <see cref="uint"/> (255 × 4096² &lt; 2³²).
+    /// </summary>
+    public const int MaxFactor = 4096;
+
     private readonly int _sourceWidth;
     private readonly int _factorX;
     private readonly int _factorY;
@@ -25,6 +31,8 @@ internal sealed class BoxShrinker : IDisposable
     /// <param name="inputScaleX">Pixels of the rows fed in per original pixel (below 1 after a scaled decode).</param>
     public BoxShrinker(int sourceWidth, int sourceHeight, int factorX, int factorY, double inputScaleX = 1, double inputScaleY = 1)
     {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(factorX, MaxFactor);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(factorY, MaxFactor);
         _inputScaleX = inputScaleX;
         _inputScaleY = inputScaleY;
         _sourceWidth = sourceWidth;

@@ -38,6 +38,9 @@ public abstract class SourceImage : IDisposable
     internal static SKImageInfo WorkingInfo(int width, int height) =>
         new(width, height, SKColorType.Rgba8888, SKAlphaType.Premul, SKColorSpace.CreateSrgb());
 
-    /// <summary>The integer box factor that leaves at least <paramref name="min"/> pixels of <paramref name="size"/>.</summary>
-    internal static int BoxFactor(int size, int min) => Math.Max(1, size / Math.Max(1, min));
+    /// <summary>
+    /// The integer box factor that leaves at least <paramref name="min"/> pixels of <paramref name="size"/>,
+    /// at most <see cref="BoxShrinker.MaxFactor"/> (a tiny thumbnail of a huge picture is finished by the resampler).
+    /// </summary>
+    internal static int BoxFactor(int size, int min) => Math.Clamp(size / Math.Max(1, min), 1, BoxShrinker.MaxFactor);
 }

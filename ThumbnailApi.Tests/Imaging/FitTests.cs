@@ -25,6 +25,18 @@ public sealed class FitTests
     }
 
     [Test]
+    public void A_one_pixel_thumbnail_of_a_huge_white_picture_is_white_and_opaque()
+    {
+        // 9000 × 9000 into 1 × 1: the box shrink would average 4500 × 4500 pixels at once, more than
+        // its 32-bit sums hold; it stops at its largest box and leaves the rest to the resampler.
+        var tiff = WhiteBilevelTiff(9000, 9000);
+
+        using var thumbnail = Thumbnails.Decode(Thumbnails.Encode(tiff, new ThumbnailSpec(1, 1, FitMode.Cover, OutputFormat.Png)));
+
+        Assert.That(thumbnail.GetPixel(0, 0), Is.EqualTo(SKColors.White));
+    }
+
+    [Test]
     public void Cover_crops_the_centre_and_leaves_no_padding()
     {
         // 400×300 into 100×100: the middle 300×300 is shown, so the quadrants still meet in the centre.
@@ -71,5 +83,28 @@ public sealed class FitTests
             using var thumbnail = Thumbnails.Of(file, new ThumbnailSpec(100, 100, FitMode.Inside, OutputFormat.Png));
             Quadrants.AssertShown(thumbnail, Quadrants.Upright, 4, file);
         }
+    }
+
+    /// <summary>A white 1-bit TIFF, Deflate-compressed in strips of 64 rows: a few KB for any size.</summary>
+    private static byte[] WhiteBilevelTiff(int width, int height)
+    {
+        using var memory = new MemoryStream();
+        using (var tiff = BitMiracle.LibTiff.Classic.Tiff.ClientOpen("white", "w", memory, new BitMiracle.LibTiff.Classic.TiffStream()))
+        {
+            tiff.SetField(BitMiracle.LibTiff.Classic.TiffTag.IMAGEWIDTH, width);
+            tiff.SetField(BitMiracle.LibTiff.Classic.TiffTag.IMAGELENGTH, height);
+            tiff.SetField(BitMiracle.LibTiff.Classic.TiffTag.BITSPERSAMPLE, 1);
+            tiff.SetField(BitMiracle.LibTiff.Classic.TiffTag.SAMPLESPERPIXEL, 1);
+            tiff.SetField(BitMiracle.LibTiff.Classic.TiffTag.PHOTOMETRIC, BitMiracle.LibTiff.Classic.Photometric.MINISWHITE);
+            tiff.SetField(BitMiracle.LibTiff.Classic.TiffTag.COMPRESSION, BitMiracle.LibTiff.Classic.Compression.DEFLATE);
+            tiff.SetField(BitMiracle.LibTiff.Classic.TiffTag.ROWSPERSTRIP, 64);
+            var row = new byte[(width + 7) / 8]; // 0 is white in a min-is-white picture
+            for (var y = 0; y < height; y++)
+            {
+                tiff.WriteScanline(row, y);
+            }
+        }
+
+        return memory.ToArray();
     }
 }
