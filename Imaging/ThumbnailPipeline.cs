@@ -6,6 +6,12 @@ namespace ThumbnailApi.Imaging;
 /// </summary>
 public sealed class ThumbnailPipeline(ImagingLimits limits) : IThumbnailer
 {
+    /// <summary>
+    /// Raise it when a change makes different thumbnails from the same bytes and options: thumbnails
+    /// made by an earlier revision are then no longer reused for identical uploads.
+    /// </summary>
+    public const int Revision = 1;
+
     public EncodedThumbnail Create(Stream input, ThumbnailSpec spec, CancellationToken cancellation = default)
     {
         using var owned = input;

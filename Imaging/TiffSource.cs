@@ -9,11 +9,17 @@ namespace ThumbnailApi.Imaging;
 /// photometric and planar layout it knows. LibTiff.NET's managed LZW and Deflate are the slow part,
 /// so bands of those files are decoded on several cores at once, each by its own reader.
 /// </summary>
-internal sealed class TiffSource : SourceImage
+internal sealed partial class TiffSource : SourceImage
 {
     /// <summary>Compressions whose strips decode independently and are worth spreading over cores.</summary>
     private static readonly Compression[] ParallelCompressions =
         [Compression.LZW, Compression.ADOBE_DEFLATE, Compression.DEFLATE, Compression.PACKBITS];
+
+    /// <summary>Most readers (lanes) one picture is decoded by.</summary>
+    private const int MaxLanes = 4;
+
+    /// <summary>Band memory (4 bytes a pixel) one picture's readers may hold together; one reader always may.</summary>
+    private const long LaneBudgetBytes = 64L * 1024 * 1024;
 
     private readonly Tiff _tiff;
 
@@ -94,6 +100,14 @@ internal sealed class TiffSource : SourceImage
         return SKColorSpace.CreateIcc(bytes);
     }
 
+    /// <summary>One lane per core, at most <see cref="MaxLanes"/>, and only as many as <see cref="LaneBudgetBytes"/> of band buffers allow.</summary>
+    private static int LaneCount(int width, int bandHeight, int tileWidth, int bandCount)
+    {
+        var bytesPerLane = 4L * bandHeight * (width + tileWidth);
+        var affordable = (int)Math.Clamp(LaneBudgetBytes / Math.Max(1, bytesPerLane), 1, MaxLanes);
+        return Math.Min(Math.Min(Environment.ProcessorCount, affordable), bandCount);
+    }
+
     public override ScaledBitmap DecodeShrunk(int minWidth, int minHeight, CancellationToken cancellation) =>
         Guard(() => Decode(minWidth, minHeight, cancellation));
 
@@ -116,7 +130,7 @@ internal sealed class TiffSource : SourceImage
         try
         {
             var compression = (Compression)(_tiff.GetField(TiffTag.COMPRESSION)?[0].ToInt() ?? (int)Compression.NONE);
-            var lanes = ParallelCompressions.Contains(compression) ? Math.Min(Math.Min(Environment.ProcessorCount, 4), bandCount) : 1;
+            var lanes = ParallelCompressions.Contains(compression) ? LaneCount(width, bandHeight, tiled ? tileWidth : 0, bandCount) : 1;
             while (readers.Count < lanes)
             {
                 readers.Add(new BandReader(OpenReader(Input), width, bandHeight, tiled ? tileWidth : 0));
@@ -141,110 +155,6 @@ internal sealed class TiffSource : SourceImage
             foreach (var extra in readers.Skip(1))
             {
                 extra.Tiff.Dispose();
-            }
-        }
-    }
-
-    /// <summary>
-    /// Reads bands first … first + count − 1, one per reader, the first on this thread and the rest
-    /// on the thread pool. Every reader has finished before this returns or throws: the readers read
-    /// memory that is released when this image is disposed.
-    /// </summary>
-    private static void ReadBands(List<BandReader> readers, int first, int count, int bandHeight)
-    {
-        var others = new Task[count - 1];
-        for (var lane = 1; lane < count; lane++)
-        {
-            var reader = readers[lane];
-            var top = (first + lane) * bandHeight;
-            others[lane - 1] = Task.Run(() => Guard(() => reader.Read(top)));
-        }
-
-        try
-        {
-            Guard(() => readers[0].Read(first * bandHeight));
-        }
-        finally
-        {
-            foreach (var other in others)
-            {
-                ((IAsyncResult)other).AsyncWaitHandle.WaitOne();
-            }
-        }
-
-        foreach (var other in others)
-        {
-            other.GetAwaiter().GetResult(); // rethrows that lane's own exception
-        }
-    }
-
-    /// <summary>One LibTiff.NET reader and its band buffer (bottom-up, as libtiff's RGBA interface returns it).</summary>
-    private sealed class BandReader
-    {
-        private readonly int _width;
-        private readonly int _bandHeight;
-        private readonly int _tileWidth;
-        private readonly int[] _band;
-        private readonly int[] _tile;
-        private int _rows;
-
-        public BandReader(Tiff tiff, int width, int bandHeight, int tileWidth)
-        {
-            Tiff = tiff;
-            _width = width;
-            _bandHeight = bandHeight;
-            _tileWidth = tileWidth;
-            _band = new int[(long)width * bandHeight];
-            _tile = tileWidth > 0 ? new int[tileWidth * bandHeight] : _band;
-
-            // Deliver the stored pixels; orientation is applied later, like for every other format.
-            tiff.SetField(TiffTag.ORIENTATION, Orientation.TOPLEFT);
-        }
-
-        public Tiff Tiff { get; }
-
-        /// <summary>Reads the band whose first row is <paramref name="top"/>. Runs on any thread.</summary>
-        public bool Read(int top)
-        {
-            QuietErrorHandler.TakeLastError(); // errors are recorded per thread
-            _rows = Math.Min(_bandHeight, Tiff.GetField(TiffTag.IMAGELENGTH)[0].ToInt() - top);
-            if (_tileWidth > 0)
-            {
-                ReadTileRow(top);
-            }
-            else if (!Tiff.ReadRGBAStrip(top, _band) || QuietErrorHandler.HasError)
-            {
-                throw ReadFailure();
-            }
-
-            return true;
-        }
-
-        /// <summary>Hands the band's rows, top-down, to the shrinker.</summary>
-        public void FeedRows(BoxShrinker sink, int top, int rows)
-        {
-            for (var i = 0; i < rows; i++)
-            {
-                sink.AddRow(top + i, System.Runtime.InteropServices.MemoryMarshal.AsBytes(_band.AsSpan((rows - 1 - i) * _width, _width)));
-            }
-        }
-
-        private void ReadTileRow(int top)
-        {
-            for (var left = 0; left < _width; left += _tileWidth)
-            {
-                if (!Tiff.ReadRGBATile(left, top, _tile) || QuietErrorHandler.HasError)
-                {
-                    throw ReadFailure();
-                }
-
-                // A tile comes back bottom-up in a full tileWidth × tileHeight raster; the band is bottom-up too.
-                var columns = Math.Min(_tileWidth, _width - left);
-                for (var i = 0; i < _rows; i++)
-                {
-                    var tileRow = _bandHeight - _rows + i;
-                    _tile.AsSpan(tileRow * _tileWidth, columns).CopyTo(_band.AsSpan(i * _width + left, columns));
-                }
             }
         }
     }

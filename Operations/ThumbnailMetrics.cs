@@ -21,6 +21,7 @@ public sealed class ThumbnailMetrics
     private readonly Counter<long> _tasks;
     private readonly Counter<long> _uploadedBytes;
     private readonly Counter<long> _producedBytes;
+    private readonly Counter<long> _reused;
     private readonly Histogram<double> _queueWait;
     private readonly Histogram<double> _processing;
     private readonly Histogram<double> _endToEnd;
@@ -35,6 +36,8 @@ public sealed class ThumbnailMetrics
             "Tasks that finished, by task_status (SUCCESS or FAILED) and, for FAILED, error_code.");
         _uploadedBytes = meter.CreateCounter<long>("thumbnail.uploaded", "By", "Bytes of accepted uploads.");
         _producedBytes = meter.CreateCounter<long>("thumbnail.produced", "By", "Bytes of thumbnails made.");
+        _reused = meter.CreateCounter<long>("thumbnail.reused", "{task}",
+            "Tasks given the thumbnail of an earlier upload with the same bytes and options, without decoding (also counted in thumbnail.tasks).");
         var buckets = new InstrumentAdvice<double> { HistogramBucketBoundaries = SecondsBuckets };
         _queueWait = meter.CreateHistogram("thumbnail.queue.wait", "s", "From upload to a worker taking the task.", advice: buckets);
         _processing = meter.CreateHistogram("thumbnail.processing", "s", "From a worker taking the task to its end (decode, resize, encode, save).", advice: buckets);
@@ -52,6 +55,8 @@ public sealed class ThumbnailMetrics
 
     /// <summary>A worker claimed the task (its started_at was just set).</summary>
     public void TaskStarted(TaskRecord task) => _queueWait.Record(Seconds(task.CreatedAt, task.StartedAt ?? Now));
+
+    public void TaskReused() => _reused.Add(1);
 
     public void TaskSucceeded(TaskRecord task, long thumbnailBytes)
     {

@@ -48,6 +48,8 @@ public sealed class Database
         ALTER TABLE tasks ADD COLUMN content_hash TEXT;
         CREATE INDEX tasks_succeeded_content ON tasks (content_hash) WHERE state = 'succeeded';
         """,
+        // 4: which revision of the imaging pipeline made a thumbnail, so a changed pipeline does not reuse older ones.
+        "ALTER TABLE tasks ADD COLUMN pipeline_revision INTEGER;",
     ];
 
     private readonly string _connectionString;

@@ -35,7 +35,8 @@ public sealed class TaskRecord
 }
 
 /// <summary>What the worker stores about a finished thumbnail.</summary>
-public sealed record StoredThumbnail(string ContentType, int Width, int Height, long Bytes, string ETag);
+/// <summary>A thumbnail written for a task; <paramref name="PipelineRevision"/> is the imaging pipeline's revision that made it.</summary>
+public sealed record StoredThumbnail(string ContentType, int Width, int Height, long Bytes, string ETag, int PipelineRevision);
 
 /// <summary>The result of start-up recovery: tasks to run again, and tasks given up on.</summary>
 public sealed record RecoveredTasks(IReadOnlyList<string> Requeued, IReadOnlyList<string> GivenUp);

@@ -23,10 +23,10 @@ public sealed class TaskStore(Database database, TimeProvider clock)
     }
 
     /// <summary>
-    /// The most recent successful task made from the same bytes with the same options, if any: its
-    /// thumbnail is this task's thumbnail too.
+    /// The most recent successful task made from the same bytes with the same options by pipeline
+    /// revision <paramref name="pipelineRevision"/>, if any: its thumbnail is this task's thumbnail too.
     /// </summary>
-    public TaskRecord? FindSucceededTwin(TaskRecord task)
+    public TaskRecord? FindSucceededTwin(TaskRecord task, int pipelineRevision)
     {
         if (task.ContentHash is null)
         {
@@ -39,9 +39,10 @@ public sealed class TaskStore(Database database, TimeProvider clock)
             SELECT * FROM tasks
             WHERE content_hash = @ContentHash AND state = 'succeeded' AND id <> @Id
               AND width = @Width AND height = @Height AND fit = @Fit AND format = @Format
+              AND pipeline_revision = @pipelineRevision
             ORDER BY completed_at DESC LIMIT 1
             """,
-            task);
+            new { task.ContentHash, task.Id, task.Width, task.Height, task.Fit, task.Format, pipelineRevision });
     }
 
     /// <summary>Removes a task outright (an upload that could not be queued).</summary>
@@ -81,10 +82,10 @@ public sealed class TaskStore(Database database, TimeProvider clock)
             """
             UPDATE tasks SET state = 'succeeded', completed_at = @now,
                              thumbnail_type = @ContentType, thumbnail_width = @Width, thumbnail_height = @Height,
-                             thumbnail_bytes = @Bytes, thumbnail_etag = @ETag
+                             thumbnail_bytes = @Bytes, thumbnail_etag = @ETag, pipeline_revision = @PipelineRevision
             WHERE id = @id AND state = 'processing' AND attempts = @attempt
             """,
-            new { id, attempt, now = Now, thumbnail.ContentType, thumbnail.Width, thumbnail.Height, thumbnail.Bytes, thumbnail.ETag }) == 1;
+            new { id, attempt, now = Now, thumbnail.ContentType, thumbnail.Width, thumbnail.Height, thumbnail.Bytes, thumbnail.ETag, thumbnail.PipelineRevision }) == 1;
     }
 
     /// <summary>Records why a task failed, if the claim made in <paramref name="attempt"/> still holds.</summary>

@@ -152,7 +152,7 @@ public sealed class ThumbnailWorker(
             var thumbnail = TwinThumbnail(task) ?? await MakeThumbnailAsync(task);
             var extension = TaskFiles.ExtensionFor(thumbnail.ContentType);
             files.SaveThumbnail(id, extension, thumbnail.Bytes);
-            var stored = new StoredThumbnail(thumbnail.ContentType, thumbnail.Width, thumbnail.Height, thumbnail.Bytes.Length, ETagOf(thumbnail.Bytes));
+            var stored = new StoredThumbnail(thumbnail.ContentType, thumbnail.Width, thumbnail.Height, thumbnail.Bytes.Length, ETagOf(thumbnail.Bytes), ThumbnailPipeline.Revision);
             if (store.MarkSucceeded(id, task.Attempts, stored))
             {
                 completions.Raise(id);
@@ -195,13 +195,14 @@ public sealed class ThumbnailWorker(
     private EncodedThumbnail? TwinThumbnail(TaskRecord task)
     {
         if (!_options.ReuseIdenticalUploads
-            || store.FindSucceededTwin(task) is not { ThumbnailType: { } type } twin
+            || store.FindSucceededTwin(task, ThumbnailPipeline.Revision) is not { ThumbnailType: { } type } twin
             || files.ReadThumbnail(twin.Id, TaskFiles.ExtensionFor(type)) is not { } bytes)
         {
             return null;
         }
 
         WorkerLog.ReusedTwin(logger, task.Id, twin.Id);
+        metrics.TaskReused();
         return new EncodedThumbnail(bytes, twin.ThumbnailWidth ?? 0, twin.ThumbnailHeight ?? 0, type);
     }
 

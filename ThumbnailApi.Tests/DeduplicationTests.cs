@@ -30,19 +30,56 @@ public sealed class DeduplicationTests
         Assert.That(status.GetProperty("image").GetProperty("name").GetString(), Is.EqualTo("photo.jpg"));
     }
 
-    [Test]
-    public async Task The_same_bytes_with_other_options_are_thumbnailed_again()
+    [TestCase("width", "64")]
+    [TestCase("height", "64")]
+    [TestCase("fit", "contain")]
+    [TestCase("format", "webp")]
+    public async Task The_same_bytes_with_another_option_are_thumbnailed_again(string option, string value)
     {
         var counting = new CountingThumbnailer();
         using var factory = new ThumbnailApiFactory(services: s => s.AddSingleton<IThumbnailer>(counting));
         using var client = factory.CreateApiClient();
 
-        await client.WaitUntilFinishedAsync(await client.UploadAsync(TestImages.Path("photo.jpg")));
-        var other = await client.UploadAsync(TestImages.Path("photo.jpg"), new Dictionary<string, string> { ["width"] = "64" });
+        await client.WaitUntilFinishedAsync(await client.UploadAsync(TestImages.Path("alpha.png")));
+        var other = await client.UploadAsync(TestImages.Path("alpha.png"), new Dictionary<string, string> { [option] = value });
         var status = await client.WaitUntilFinishedAsync(other);
 
         Assert.That(counting.Calls, Is.EqualTo(2));
-        Assert.That(status.GetProperty("image").GetProperty("width").GetInt32(), Is.EqualTo(64));
+        Assert.That(status.GetProperty("options").GetProperty(option).ToString(), Is.EqualTo(value));
+    }
+
+    [Test]
+    public async Task A_failed_task_is_never_reused_the_same_bytes_are_decoded_again()
+    {
+        var counting = new CountingThumbnailer();
+        using var factory = new ThumbnailApiFactory(services: s => s.AddSingleton<IThumbnailer>(counting));
+        using var client = factory.CreateApiClient();
+
+        var first = await client.WaitUntilFinishedAsync(await client.UploadAsync(TestImages.Path("damaged/truncated.png")));
+        var second = await client.WaitUntilFinishedAsync(await client.UploadAsync(TestImages.Path("damaged/truncated.png")));
+
+        Assert.That(first.GetProperty("task_status").GetString(), Is.EqualTo("FAILED"));
+        Assert.That(second.GetProperty("task_status").GetString(), Is.EqualTo("FAILED"));
+        Assert.That(counting.Calls, Is.EqualTo(2));
+    }
+
+    [Test]
+    public async Task A_thumbnail_made_by_an_earlier_pipeline_revision_is_not_reused()
+    {
+        var counting = new CountingThumbnailer();
+        using var factory = new ThumbnailApiFactory(services: s => s.AddSingleton<IThumbnailer>(counting));
+        using var client = factory.CreateApiClient();
+        var first = await client.UploadAsync(TestImages.Path("photo.jpg"));
+        await client.WaitUntilFinishedAsync(first);
+        using (var db = factory.OpenDatabase())
+        {
+            Assert.That(db.ExecuteScalar<int>("SELECT pipeline_revision FROM tasks WHERE id = @first", new { first }), Is.EqualTo(ThumbnailPipeline.Revision));
+            db.Execute("UPDATE tasks SET pipeline_revision = @older WHERE id = @first", new { first, older = ThumbnailPipeline.Revision - 1 });
+        }
+
+        await client.WaitUntilFinishedAsync(await client.UploadAsync(TestImages.Path("photo.jpg")));
+
+        Assert.That(counting.Calls, Is.EqualTo(2));
     }
 
     [Test]

@@ -121,7 +121,7 @@ public sealed class DeleteTaskTests
         Assert.That(store.DeleteTask(first)?.State, Is.EqualTo(TaskState.Processing));
         Assert.That(store.DeleteTask(second), Is.Not.Null);
 
-        Assert.That(store.MarkSucceeded(first, claimedFirst.Attempts, new StoredThumbnail("image/png", 1, 1, 1, "\"e\"")), Is.False);
+        Assert.That(store.MarkSucceeded(first, claimedFirst.Attempts, new StoredThumbnail("image/png", 1, 1, 1, "\"e\"", 1)), Is.False);
         Assert.That(store.MarkFailed(second, claimedSecond.Attempts, "corrupt_image", "x"), Is.False);
         Assert.That(store.Find(first), Is.Null);
         Assert.That(store.DeleteTask(first), Is.Null, "a second delete finds nothing");

@@ -86,6 +86,21 @@ public sealed class MetricsTests
     }
 
     [Test]
+    public async Task A_task_given_an_earlier_identical_uploads_thumbnail_is_counted_as_reused()
+    {
+        using var factory = new ThumbnailApiFactory();
+        using var client = factory.CreateApiClient();
+        var before = await ScrapeAsync(client.Http);
+
+        await client.WaitUntilFinishedAsync(await client.UploadAsync(TestImages.Path("alpha.png")));
+        await client.WaitUntilFinishedAsync(await client.UploadAsync(TestImages.Path("alpha.png")));
+
+        var after = await ScrapeAsync(client.Http);
+        Assert.That(after.Value("thumbnail_reused_total") - before.Value("thumbnail_reused_total"), Is.EqualTo(1));
+        Assert.That(after.Value("thumbnail_tasks_total", ("task_status", "SUCCESS")) - before.Value("thumbnail_tasks_total", ("task_status", "SUCCESS")), Is.EqualTo(2));
+    }
+
+    [Test]
     public async Task Queue_depth_and_worker_gauges_are_exported()
     {
         using var factory = new ThumbnailApiFactory(new Dictionary<string, string?>
