@@ -126,6 +126,10 @@ public sealed class HealthTests
         Assert.That(ServiceRegistration.HasListenAddress(nothing), Is.False);
         Assert.That(ServiceRegistration.HasListenAddress(portsOnly), Is.True);
         Assert.That(ServiceRegistration.DefaultUrl, Is.EqualTo("http://+:8000"));
+
+        // The probe reads ASPNETCORE_* variables too; .NET container images set ASPNETCORE_HTTP_PORTS.
+        Assume.That(Environment.GetEnvironmentVariable("ASPNETCORE_URLS") ?? Environment.GetEnvironmentVariable("ASPNETCORE_HTTP_PORTS"), Is.Null);
+        Assert.That(HealthProbe.LivenessUrl([HealthProbe.Flag])?.ToString(), Is.EqualTo("http://localhost:8000/healthz"));
     }
 
     [Test]
