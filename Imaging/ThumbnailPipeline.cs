@@ -12,6 +12,8 @@ public sealed class ThumbnailPipeline(ImagingLimits limits) : IThumbnailer
     /// </summary>
     public const int Revision = 1;
 
+    static ThumbnailPipeline() => NativeHeap.ReturnLargeBlocksPromptly();
+
     public EncodedThumbnail Create(Stream input, ThumbnailSpec spec, CancellationToken cancellation = default)
     {
         using var owned = input;
