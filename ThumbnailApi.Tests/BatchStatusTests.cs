@@ -6,29 +6,18 @@ namespace ThumbnailApi.Tests;
 
 /// <summary><c>GET …/?ids=a,b,c</c>: several statuses in one call, unknown ids reported inside the body.</summary>
 [TestFixture]
-public sealed class BatchStatusTests
+public sealed class BatchStatusTests : OneServiceFixture
 {
-    private ThumbnailApiFactory _factory = null!;
-    private ApiClient _client = null!;
     private string _jpeg = null!;
     private string _damaged = null!;
 
     [OneTimeSetUp]
     public async Task StartServiceWithTwoFinishedTasks()
     {
-        _factory = new ThumbnailApiFactory();
-        _client = _factory.CreateApiClient();
-        _jpeg = await _client.UploadAsync(TestImages.Path("photo.jpg"));
-        _damaged = await _client.UploadAsync(TestImages.Path("damaged/truncated.jpg"));
-        await _client.WaitUntilFinishedAsync(_jpeg);
-        await _client.WaitUntilFinishedAsync(_damaged);
-    }
-
-    [OneTimeTearDown]
-    public void StopService()
-    {
-        _client.Dispose();
-        _factory.Dispose();
+        _jpeg = await Client.UploadAsync(TestImages.Path("photo.jpg"));
+        _damaged = await Client.UploadAsync(TestImages.Path("damaged/truncated.jpg"));
+        await Client.WaitUntilFinishedAsync(_jpeg);
+        await Client.WaitUntilFinishedAsync(_damaged);
     }
 
     [Test]
@@ -41,7 +30,7 @@ public sealed class BatchStatusTests
         Assert.That(body.GetProperty("status").GetString(), Is.EqualTo("success"));
         Assert.That(tasks.Select(task => task.GetProperty("task_id").GetString()), Is.EqualTo(new[] { _damaged, _jpeg }));
         Assert.That(tasks.Select(task => task.GetProperty("task_status").GetString()), Is.EqualTo(new[] { "FAILED", "SUCCESS" }));
-        Assert.That(tasks[1].ToString(), Is.EqualTo((await _client.GetStatusAsync(_jpeg)).Body.ToString()), "each entry is what GET /{id} answers");
+        Assert.That(tasks[1].ToString(), Is.EqualTo((await Client.GetStatusAsync(_jpeg)).Body.ToString()), "each entry is what GET /{id} answers");
         Assert.That(body.GetProperty("not_found").EnumerateArray().Select(id => id.GetString()), Is.EqualTo(new[] { unknown, "not-an-id" }));
     }
 
@@ -71,7 +60,7 @@ public sealed class BatchStatusTests
     [TestCase("")]
     public async Task No_ids_is_a_400_that_names_the_ids_parameter(string query)
     {
-        using var response = await _client.Http.GetAsync($"{ApiClient.Api}/{query}");
+        using var response = await Client.Http.GetAsync($"{ApiClient.Api}/{query}");
 
         var body = await ErrorResponseTests.AssertErrorAsync(response, HttpStatusCode.BadRequest, "invalid_option");
         Assert.That(body.GetProperty("field").GetString(), Is.EqualTo("ids"));
@@ -82,7 +71,7 @@ public sealed class BatchStatusTests
     {
         var ids = Enumerable.Range(0, 101).Select(i => i.ToString("x32"));
 
-        using var response = await _client.Http.GetAsync($"{ApiClient.Api}/?ids={string.Join(',', ids)}");
+        using var response = await Client.Http.GetAsync($"{ApiClient.Api}/?ids={string.Join(',', ids)}");
 
         var body = await ErrorResponseTests.AssertErrorAsync(response, HttpStatusCode.BadRequest, "invalid_option");
         Assert.That(body.GetProperty("message").GetString(), Does.Contain("100"));
@@ -90,7 +79,7 @@ public sealed class BatchStatusTests
 
     private async Task<JsonElement> BatchAsync(string query)
     {
-        using var response = await _client.Http.GetAsync($"{ApiClient.Api}/{query}");
+        using var response = await Client.Http.GetAsync($"{ApiClient.Api}/{query}");
         var text = await response.Content.ReadAsStringAsync();
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), text);
         return JsonDocument.Parse(text).RootElement.Clone();

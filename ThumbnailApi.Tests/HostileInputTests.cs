@@ -10,25 +10,8 @@ namespace ThumbnailApi.Tests;
 /// damage ends in corrupt_image. Never a 5xx, never a task left pending.
 /// </summary>
 [TestFixture]
-public sealed class HostileInputTests
+public sealed class HostileInputTests : OneServiceFixture
 {
-    private ThumbnailApiFactory _factory = null!;
-    private ApiClient _client = null!;
-
-    [OneTimeSetUp]
-    public void StartService()
-    {
-        _factory = new ThumbnailApiFactory();
-        _client = _factory.CreateApiClient();
-    }
-
-    [OneTimeTearDown]
-    public void StopService()
-    {
-        _client.Dispose();
-        _factory.Dispose();
-    }
-
     [TestCase("hostile/png-zlib-bomb-header.png")]
     [TestCase("hostile/gif-500-frames-5000x5000.gif")]
     [TestCase("hostile/gif-5000-frames.gif")]
@@ -37,17 +20,17 @@ public sealed class HostileInputTests
     [TestCase("hostile/webp-16383x16383.webp")]
     public async Task A_bomb_is_refused_from_its_header_with_422_image_too_large_and_nothing_is_kept(string file)
     {
-        using var response = await _client.PostFileAsync(TestImages.Path(file));
+        using var response = await Client.PostFileAsync(TestImages.Path(file));
 
         await ErrorResponseTests.AssertErrorAsync(response, HttpStatusCode.UnprocessableEntity, "image_too_large");
-        Assert.That(Directory.GetFiles(_factory.UploadsPath), Is.Empty);
+        Assert.That(Directory.GetFiles(Factory.UploadsPath), Is.Empty);
     }
 
     [TestCase("hostile/mov.png")]
     [TestCase("hostile/heic.jpg")]
     public async Task A_video_or_other_container_named_like_an_image_is_a_415(string file)
     {
-        using var response = await _client.PostFileAsync(TestImages.Path(file));
+        using var response = await Client.PostFileAsync(TestImages.Path(file));
 
         await ErrorResponseTests.AssertErrorAsync(response, HttpStatusCode.UnsupportedMediaType, "unsupported_format");
     }
@@ -59,7 +42,7 @@ public sealed class HostileInputTests
     [TestCase("disguised/empty.tiff")]
     public async Task An_empty_file_named_like_an_image_is_a_400_missing_image(string file)
     {
-        using var response = await _client.PostFileAsync(TestImages.Path(file));
+        using var response = await Client.PostFileAsync(TestImages.Path(file));
 
         await ErrorResponseTests.AssertErrorAsync(response, HttpStatusCode.BadRequest, "missing_image");
     }
@@ -67,7 +50,7 @@ public sealed class HostileInputTests
     [Test]
     public async Task The_jpeg_signature_alone_is_a_422_corrupt_image()
     {
-        using var response = await _client.PostFileAsync(TestImages.Path("hostile/jpeg-magic-only.jpg"));
+        using var response = await Client.PostFileAsync(TestImages.Path("hostile/jpeg-magic-only.jpg"));
 
         await ErrorResponseTests.AssertErrorAsync(response, HttpStatusCode.UnprocessableEntity, "corrupt_image");
     }
@@ -159,7 +142,7 @@ public sealed class HostileInputTests
     /// <summary>"SUCCESS", or the error code of a 4xx at upload or of the FAILED task. Fails the test on a 5xx.</summary>
     private async Task<string> OutcomeOfAsync(byte[] bytes, string fileName)
     {
-        using var response = await _client.PostBytesAsync(bytes, fileName);
+        using var response = await Client.PostBytesAsync(bytes, fileName);
         var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
         Assert.That((int)response.StatusCode, Is.LessThan(500), body.ToString());
         if (response.StatusCode != HttpStatusCode.Accepted)
@@ -167,7 +150,7 @@ public sealed class HostileInputTests
             return body.GetProperty("code").GetString()!;
         }
 
-        var status = await _client.WaitUntilFinishedAsync(body.GetProperty("task_id").GetString()!);
+        var status = await Client.WaitUntilFinishedAsync(body.GetProperty("task_id").GetString()!);
         return status.GetProperty("task_status").GetString() == "SUCCESS"
             ? "SUCCESS"
             : status.GetProperty("error").GetProperty("code").GetString()!;

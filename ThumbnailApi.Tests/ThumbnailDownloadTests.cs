@@ -5,32 +5,21 @@ using ThumbnailApi.Tests.Support;
 namespace ThumbnailApi.Tests;
 
 [TestFixture]
-public sealed class ThumbnailDownloadTests
+public sealed class ThumbnailDownloadTests : OneServiceFixture
 {
-    private ThumbnailApiFactory _factory = null!;
-    private ApiClient _client = null!;
     private string _taskId = "";
 
     [OneTimeSetUp]
     public async Task MakeOneThumbnail()
     {
-        _factory = new ThumbnailApiFactory();
-        _client = _factory.CreateApiClient();
-        _taskId = await _client.UploadAsync(TestImages.Path("photo.jpg"));
-        await _client.WaitUntilFinishedAsync(_taskId);
-    }
-
-    [OneTimeTearDown]
-    public void StopService()
-    {
-        _client.Dispose();
-        _factory.Dispose();
+        _taskId = await Client.UploadAsync(TestImages.Path("photo.jpg"));
+        await Client.WaitUntilFinishedAsync(_taskId);
     }
 
     [Test]
     public async Task The_thumbnail_is_served_with_its_type_a_strong_etag_and_a_long_immutable_cache_lifetime()
     {
-        using var response = await _client.Http.GetAsync($"{ApiClient.Api}/{_taskId}/thumbnail");
+        using var response = await Client.Http.GetAsync($"{ApiClient.Api}/{_taskId}/thumbnail");
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
         Assert.That(response.Content.Headers.ContentType?.MediaType, Is.EqualTo("image/jpeg"));
@@ -44,11 +33,11 @@ public sealed class ThumbnailDownloadTests
     [Test]
     public async Task A_matching_if_none_match_gets_a_304_without_a_body()
     {
-        using var first = await _client.Http.GetAsync($"{ApiClient.Api}/{_taskId}/thumbnail");
+        using var first = await Client.Http.GetAsync($"{ApiClient.Api}/{_taskId}/thumbnail");
         using var request = new HttpRequestMessage(HttpMethod.Get, $"{ApiClient.Api}/{_taskId}/thumbnail");
         request.Headers.IfNoneMatch.Add(first.Headers.ETag!);
 
-        using var second = await _client.Http.SendAsync(request);
+        using var second = await Client.Http.SendAsync(request);
 
         Assert.That(second.StatusCode, Is.EqualTo(HttpStatusCode.NotModified));
         Assert.That(await second.Content.ReadAsByteArrayAsync(), Is.Empty);
@@ -60,7 +49,7 @@ public sealed class ThumbnailDownloadTests
         using var request = new HttpRequestMessage(HttpMethod.Get, $"{ApiClient.Api}/{_taskId}/thumbnail");
         request.Headers.IfNoneMatch.Add(new EntityTagHeaderValue("\"something-else\""));
 
-        using var response = await _client.Http.SendAsync(request);
+        using var response = await Client.Http.SendAsync(request);
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
     }
@@ -68,7 +57,7 @@ public sealed class ThumbnailDownloadTests
     [Test]
     public async Task The_thumbnail_of_an_unknown_task_is_a_404()
     {
-        using var response = await _client.Http.GetAsync($"{ApiClient.Api}/{new string('b', 32)}/thumbnail");
+        using var response = await Client.Http.GetAsync($"{ApiClient.Api}/{new string('b', 32)}/thumbnail");
 
         await ErrorResponseTests.AssertErrorAsync(response, HttpStatusCode.NotFound, "task_not_found");
     }

@@ -7,25 +7,8 @@ namespace ThumbnailApi.Tests;
 
 /// <summary>width, height, fit and format end to end: as form fields or query parameters, stored with the task, reported and applied.</summary>
 [TestFixture]
-public sealed class ThumbnailOptionsTests
+public sealed class ThumbnailOptionsTests : OneServiceFixture
 {
-    private ThumbnailApiFactory _factory = null!;
-    private ApiClient _client = null!;
-
-    [OneTimeSetUp]
-    public void StartService()
-    {
-        _factory = new ThumbnailApiFactory();
-        _client = _factory.CreateApiClient();
-    }
-
-    [OneTimeTearDown]
-    public void StopService()
-    {
-        _client.Dispose();
-        _factory.Dispose();
-    }
-
     [Test]
     public async Task Options_sent_as_form_fields_are_applied_stored_and_reported()
     {
@@ -101,28 +84,28 @@ public sealed class ThumbnailOptionsTests
     [TestCase("height", "-5", "1 to 1024")]
     public async Task A_bad_query_parameter_is_a_400_naming_the_field_and_the_allowed_values_and_nothing_is_stored(string field, string value, string allowed)
     {
-        using var response = await _client.PostFileAsync(TestImages.Path("photo.jpg"), query: $"?{field}={value}");
+        using var response = await Client.PostFileAsync(TestImages.Path("photo.jpg"), query: $"?{field}={value}");
 
         var body = await ErrorResponseTests.AssertErrorAsync(response, HttpStatusCode.BadRequest, "invalid_option");
         Assert.Multiple(() =>
         {
             Assert.That(body.GetProperty("field").GetString(), Is.EqualTo(field));
             Assert.That(body.GetProperty("message").GetString(), Does.Contain(allowed));
-            Assert.That(Directory.Exists(_factory.UploadsPath) ? Directory.GetFiles(_factory.UploadsPath) : [], Is.Empty, "no upload kept");
+            Assert.That(Directory.Exists(Factory.UploadsPath) ? Directory.GetFiles(Factory.UploadsPath) : [], Is.Empty, "no upload kept");
         });
     }
 
     private async Task<(JsonElement Status, SKBitmap Thumbnail, string ContentType)> MakeThumbnailAsync(
         string file, IReadOnlyDictionary<string, string>? fields = null, string query = "")
     {
-        using var response = await _client.PostFileAsync(TestImages.Path(file), fields: fields, query: query);
+        using var response = await Client.PostFileAsync(TestImages.Path(file), fields: fields, query: query);
         var text = await response.Content.ReadAsStringAsync();
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), text);
         var id = JsonDocument.Parse(text).RootElement.GetProperty("task_id").GetString()!;
 
-        var status = await _client.WaitUntilFinishedAsync(id);
+        var status = await Client.WaitUntilFinishedAsync(id);
         Assert.That(status.GetProperty("task_status").GetString(), Is.EqualTo("SUCCESS"), status.ToString());
-        using var download = await _client.Http.GetAsync($"{ApiClient.Api}/{id}/thumbnail");
+        using var download = await Client.Http.GetAsync($"{ApiClient.Api}/{id}/thumbnail");
         var bytes = await download.Content.ReadAsByteArrayAsync();
         var bitmap = SKBitmap.Decode(bytes) ?? throw new AssertionException("The thumbnail does not decode.");
         return (status, bitmap, download.Content.Headers.ContentType!.MediaType!);

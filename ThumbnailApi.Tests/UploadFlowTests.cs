@@ -6,25 +6,8 @@ using ThumbnailApi.Tests.Support;
 namespace ThumbnailApi.Tests;
 
 [TestFixture]
-public sealed class UploadFlowTests
+public sealed class UploadFlowTests : OneServiceFixture
 {
-    private ThumbnailApiFactory _factory = null!;
-    private ApiClient _client = null!;
-
-    [OneTimeSetUp]
-    public void StartService()
-    {
-        _factory = new ThumbnailApiFactory();
-        _client = _factory.CreateApiClient();
-    }
-
-    [OneTimeTearDown]
-    public void StopService()
-    {
-        _client.Dispose();
-        _factory.Dispose();
-    }
-
     [TestCase("photo.jpg", "image/jpeg")]
     [TestCase("photo-progressive.jpg", "image/jpeg")]
     [TestCase("alpha.png", "image/png")]
@@ -34,7 +17,7 @@ public sealed class UploadFlowTests
     [TestCase("photo.webp", "image/png")]
     public async Task Each_format_becomes_a_100x100_thumbnail_that_can_be_downloaded(string file, string expectedType)
     {
-        var (thumbnail, contentType) = await _client.ThumbnailOfAsync(TestImages.Path(file));
+        var (thumbnail, contentType) = await Client.ThumbnailOfAsync(TestImages.Path(file));
         using (thumbnail)
         {
             Assert.That(contentType, Is.EqualTo(expectedType));
@@ -45,7 +28,7 @@ public sealed class UploadFlowTests
     [Test]
     public async Task An_accepted_upload_answers_202_with_the_original_fields_a_location_and_a_status_url()
     {
-        using var response = await _client.PostFileAsync(TestImages.Path("photo.jpg"));
+        using var response = await Client.PostFileAsync(TestImages.Path("photo.jpg"));
         var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Accepted));
@@ -65,7 +48,7 @@ public sealed class UploadFlowTests
     public async Task The_upload_address_works_with_and_without_the_trailing_slash()
     {
         using var form = new MultipartFormDataContent { { new ByteArrayContent(TestImages.Bytes("alpha.png")), "image", "alpha.png" } };
-        using var response = await _client.Http.PostAsync(ApiClient.Api, form);
+        using var response = await Client.Http.PostAsync(ApiClient.Api, form);
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Accepted));
     }
@@ -73,8 +56,8 @@ public sealed class UploadFlowTests
     [Test]
     public async Task A_finished_task_reports_the_original_file_name_and_absolute_thumbnail_urls()
     {
-        var id = await _client.UploadAsync(TestImages.Path("alpha.png"));
-        var status = await _client.WaitUntilFinishedAsync(id);
+        var id = await Client.UploadAsync(TestImages.Path("alpha.png"));
+        var status = await Client.WaitUntilFinishedAsync(id);
         var image = status.GetProperty("image");
 
         var thumbnailUrl = $"http://localhost{ApiClient.Api}/{id}/thumbnail";
@@ -100,7 +83,7 @@ public sealed class UploadFlowTests
         };
         request.Headers.Add("X-Forwarded-Proto", "https");
         request.Headers.Add("X-Forwarded-Host", "thumbs.example.org");
-        using var response = await _client.Http.SendAsync(request);
+        using var response = await Client.Http.SendAsync(request);
         var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
 
         Assert.That(body.GetProperty("status_url").GetString(), Does.StartWith("https://thumbs.example.org/api/v1/thumbnail_generator/"));
@@ -109,7 +92,7 @@ public sealed class UploadFlowTests
     [Test]
     public async Task The_thumbnail_of_a_jpeg_with_exif_orientation_6_is_the_right_way_up()
     {
-        var (thumbnail, _) = await _client.ThumbnailOfAsync(TestImages.Path("orientation/exif-6.jpg"));
+        var (thumbnail, _) = await Client.ThumbnailOfAsync(TestImages.Path("orientation/exif-6.jpg"));
         using (thumbnail)
         {
             Assert.Multiple(() =>
@@ -125,9 +108,9 @@ public sealed class UploadFlowTests
     [Test]
     public async Task A_file_name_with_path_separators_and_control_characters_is_reduced_to_a_plain_name()
     {
-        using var response = await _client.PostBytesAsync(TestImages.Bytes("photo.jpg"), "../../etc/pass\u0007wd.jpg");
+        using var response = await Client.PostBytesAsync(TestImages.Bytes("photo.jpg"), "../../etc/pass\u0007wd.jpg");
         var id = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("task_id").GetString()!;
-        var status = await _client.WaitUntilFinishedAsync(id);
+        var status = await Client.WaitUntilFinishedAsync(id);
 
         Assert.That(status.GetProperty("image").GetProperty("name").GetString(), Is.EqualTo("passwd.jpg"));
     }
@@ -136,8 +119,8 @@ public sealed class UploadFlowTests
     public async Task Fifty_concurrent_uploads_all_reach_success()
     {
         var files = new[] { "photo.jpg", "alpha.png", "photo.tif", "photo.bmp", "photo.gif" };
-        var ids = await Task.WhenAll(Enumerable.Range(0, 50).Select(i => _client.UploadAsync(TestImages.Path(files[i % files.Length]))));
-        var statuses = await Task.WhenAll(ids.Select(id => _client.WaitUntilFinishedAsync(id, TimeSpan.FromSeconds(60))));
+        var ids = await Task.WhenAll(Enumerable.Range(0, 50).Select(i => Client.UploadAsync(TestImages.Path(files[i % files.Length]))));
+        var statuses = await Task.WhenAll(ids.Select(id => Client.WaitUntilFinishedAsync(id, TimeSpan.FromSeconds(60))));
 
         Assert.That(ids.Distinct().Count(), Is.EqualTo(50));
         Assert.That(statuses.Select(s => s.GetProperty("task_status").GetString()), Is.All.EqualTo("SUCCESS"));
