@@ -100,7 +100,7 @@ def gif_many_frames(width, height, frames):
 
 write("gif-500-frames-5000x5000.gif", gif_many_frames(5000, 5000, 500),
       "GIF89a, 500 frames of 5000x5000 (12.5 gigapixels in all); each frame is a clear code and an end code",
-      "422 image_too_large at upload (frames x pixels over MaxAnimationPixels)")
+      "422 image_too_large at upload (frames x pixels over MaxTotalPixels)")
 
 write("gif-5000-frames.gif", gif_many_frames(64, 64, 5000),
       "GIF89a, 5000 frames of 64x64",
@@ -162,7 +162,7 @@ write("jpeg-progressive-5000-scans.jpg", progressive_scans_jpeg(4096, 4096, 5000
 
 write("jpeg-progressive-120-scans.jpg", progressive_scans_jpeg(1024, 768, 120),
       "progressive JPEG 1024x768 grey with 1 DC scan and 120 repeated AC scans (121 scans)",
-      "422 image_too_large with the default MaxJpegScans (100)")
+      "422 image_too_large with the default MaxJpegScans (50)")
 
 # ---------------------------------------------------------------------------------------------
 # TIFF: directories that loop
