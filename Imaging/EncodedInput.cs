@@ -5,7 +5,7 @@ namespace ThumbnailApi.Imaging;
 
 /// <summary>
 /// The encoded file as one block of native memory that the decoders read directly, read once from
-/// the stream (for an upload file: one read straight into this memory, ~10 ms for 50 MB). Skia
+/// the stream (for an upload file: one read straight into this memory). Skia
 /// decodes it from an <see cref="SKData"/> over that memory, so no managed callback runs inside
 /// native decoding (an exception there would end the process) and no read goes through a stream
 /// (about a fifth of a big JPEG's decode time); the marker walkers and LibTiff.NET read it through

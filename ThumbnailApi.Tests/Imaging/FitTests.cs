@@ -1,4 +1,5 @@
 using SkiaSharp;
+using LibTiff = BitMiracle.LibTiff.Classic;
 using ThumbnailApi.Imaging;
 using ThumbnailApi.Tests.Support;
 
@@ -89,15 +90,15 @@ public sealed class FitTests
     private static byte[] WhiteBilevelTiff(int width, int height)
     {
         using var memory = new MemoryStream();
-        using (var tiff = BitMiracle.LibTiff.Classic.Tiff.ClientOpen("white", "w", memory, new BitMiracle.LibTiff.Classic.TiffStream()))
+        using (var tiff = LibTiff.Tiff.ClientOpen("white", "w", memory, new LibTiff.TiffStream()))
         {
-            tiff.SetField(BitMiracle.LibTiff.Classic.TiffTag.IMAGEWIDTH, width);
-            tiff.SetField(BitMiracle.LibTiff.Classic.TiffTag.IMAGELENGTH, height);
-            tiff.SetField(BitMiracle.LibTiff.Classic.TiffTag.BITSPERSAMPLE, 1);
-            tiff.SetField(BitMiracle.LibTiff.Classic.TiffTag.SAMPLESPERPIXEL, 1);
-            tiff.SetField(BitMiracle.LibTiff.Classic.TiffTag.PHOTOMETRIC, BitMiracle.LibTiff.Classic.Photometric.MINISWHITE);
-            tiff.SetField(BitMiracle.LibTiff.Classic.TiffTag.COMPRESSION, BitMiracle.LibTiff.Classic.Compression.DEFLATE);
-            tiff.SetField(BitMiracle.LibTiff.Classic.TiffTag.ROWSPERSTRIP, 64);
+            tiff.SetField(LibTiff.TiffTag.IMAGEWIDTH, width);
+            tiff.SetField(LibTiff.TiffTag.IMAGELENGTH, height);
+            tiff.SetField(LibTiff.TiffTag.BITSPERSAMPLE, 1);
+            tiff.SetField(LibTiff.TiffTag.SAMPLESPERPIXEL, 1);
+            tiff.SetField(LibTiff.TiffTag.PHOTOMETRIC, LibTiff.Photometric.MINISWHITE);
+            tiff.SetField(LibTiff.TiffTag.COMPRESSION, LibTiff.Compression.DEFLATE);
+            tiff.SetField(LibTiff.TiffTag.ROWSPERSTRIP, 64);
             var row = new byte[(width + 7) / 8]; // 0 is white in a min-is-white picture
             for (var y = 0; y < height; y++)
             {
