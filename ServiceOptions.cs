@@ -32,6 +32,14 @@ public sealed class ServiceOptions
     [Range(1, 10_000)]
     public int MaxJpegScans { get; set; } = 50;
 
+    /// <summary>
+    /// Memory all decoding may use at once (default 512 MiB, for a service in a 1 GB container): each
+    /// task reserves what its header says it needs before decoding and waits while the budget is in
+    /// use; an image that alone needs more is refused at upload with 422 image_too_large.
+    /// </summary>
+    [Range(16L * 1024 * 1024, 1L << 40)]
+    public long MaxDecodeMemoryBytes { get; set; } = 512L * 1024 * 1024;
+
     /// <summary>Tasks that may wait for a worker before uploads are refused with 503.</summary>
     [Range(1, 1_000_000)]
     public int QueueCapacity { get; set; } = 500;
@@ -82,6 +90,7 @@ public sealed class ServiceOptions
     public ImagingLimits ImagingLimits => new()
     {
         MaxPixels = MaxPixels, MaxFrames = MaxFrames, MaxTotalPixels = MaxTotalPixels, MaxJpegScans = MaxJpegScans,
+        MaxDecodeMemoryBytes = MaxDecodeMemoryBytes,
     };
 
     public TimeSpan ProcessingTimeout => TimeSpan.FromSeconds(ProcessingTimeoutSeconds);

@@ -62,6 +62,7 @@ public static class ServiceRegistration
         services.AddSingleton(provider => new TaskFiles(DataPath(provider.GetRequiredService<IOptions<ServiceOptions>>().Value, builder.Environment)));
         services.AddSingleton<TaskStore>();
         services.AddSingleton<TaskQueue>();
+        services.AddSingleton<DecodeMemoryBudget>();
         services.AddSingleton<StartupRecovery>();
         services.AddOptions<TestHookOptions>()
             .BindConfiguration(TestHookOptions.Section)

@@ -28,6 +28,7 @@ public static partial class UploadEndpoint
         TimeProvider clock,
         ILoggerFactory loggers,
         ThumbnailMetrics metrics,
+        DecodeMemoryBudget memory,
         CancellationToken cancellation)
     {
         var settings = options.Value;
@@ -85,11 +86,13 @@ public static partial class UploadEndpoint
                 return optionError!;
             }
 
-            ImageHeader header;
+            ImageInspection inspection;
             try
             {
+                // Reading the header holds the file in memory: that memory comes out of the decoding budget too.
+                using var probeMemory = await memory.ReserveAsync(HeaderProbe.ProbeMemoryBytes(form.Format, form.Bytes), cancellation);
                 using var upload = files.OpenUpload(id);
-                header = HeaderProbe.Read(upload, settings.ImagingLimits);
+                inspection = HeaderProbe.Inspect(upload, spec, settings.ImagingLimits, cancellation);
             }
             catch (ImageRejectedException rejection)
             {
@@ -98,6 +101,7 @@ public static partial class UploadEndpoint
                     : ApiErrors.Unprocessable(rejection.Code, rejection.Message);
             }
 
+            var header = inspection.Header;
             var task = new TaskRecord
             {
                 Id = id,
@@ -114,6 +118,7 @@ public static partial class UploadEndpoint
                 IdempotencyKey = idempotencyKey,
                 RequestHash = idempotencyKey is null ? null : IdempotentUpload.RequestHash(digest.Hash, spec),
                 ContentHash = Convert.ToHexStringLower(digest.Hash),
+                MemoryBytes = inspection.MemoryBytes,
             };
             if (idempotencyKey is null)
             {

@@ -8,12 +8,12 @@ public static class HeaderProbe
     /// dispose it as soon as this returns) and checks it against <paramref name="limits"/>.
     /// </summary>
     /// <exception cref="ImageRejectedException">Unknown format, unreadable header or over a limit.</exception>
-    public static SourceImage Open(Stream input, ImagingLimits limits)
+    public static SourceImage Open(Stream input, ImagingLimits limits, CancellationToken cancellation = default)
     {
         var bytes = EncodedInput.From(input);
         try
         {
-            return Open(bytes, limits);
+            return Open(bytes, limits, cancellation);
         }
         catch
         {
@@ -22,19 +22,10 @@ public static class HeaderProbe
         }
     }
 
-    private static SourceImage Open(EncodedInput bytes, ImagingLimits limits)
+    private static SourceImage Open(EncodedInput bytes, ImagingLimits limits, CancellationToken cancellation)
     {
         var format = FormatSniffer.Sniff(bytes.Head(FormatSniffer.BytesNeeded)) ?? throw new ImageRejectedException(
             Rejection.UnsupportedFormat, "The file is not a PNG, JPEG, GIF, BMP, TIFF or WebP image.");
-        if (format == ImageFormat.Tiff)
-        {
-            using var stream = bytes.OpenStream();
-            if (TiffHeader.ReadSize(stream) is var (width, height))
-            {
-                EnforcePixelLimit(width, height, limits);
-            }
-        }
-
         if (format == ImageFormat.Jpeg)
         {
             using var stream = bytes.OpenStream();
@@ -47,8 +38,8 @@ public static class HeaderProbe
         }
 
         SourceImage image = format == ImageFormat.Tiff
-            ? TiffSource.Open(bytes)
-            : SkiaSource.Open(bytes, format);
+            ? TiffSource.Open(bytes, limits)
+            : SkiaSource.Open(bytes, format, cancellation);
         try
         {
             EnforceLimits(image.Header, limits);
@@ -61,14 +52,39 @@ public static class HeaderProbe
         }
     }
 
-    /// <summary>Reads just the header: for checks at upload time.</summary>
-    public static ImageHeader Read(Stream input, ImagingLimits limits)
+    /// <summary>
+    /// Reads just the header and works out what making <paramref name="spec"/> from it will need: for
+    /// the checks at upload time, and so the worker can reserve the memory before it opens the file.
+    /// </summary>
+    public static ImageInspection Inspect(Stream input, ThumbnailSpec spec, ImagingLimits limits, CancellationToken cancellation = default)
     {
-        using var image = Open(input, limits);
-        return image.Header;
+        using var image = Open(input, limits, cancellation);
+        var memory = image.MemoryBytes(ResizePlan.Create(image.Header, spec));
+        EnforceMemoryLimit(memory, limits);
+        return new ImageInspection(image.Header, memory);
     }
 
-    private static void EnforcePixelLimit(long width, long height, ImagingLimits limits)
+    /// <summary>
+    /// Memory reading the header of a file of <paramref name="fileBytes"/> needs at most: the file
+    /// itself and the codec's structures; for TIFF also LibTiff.NET's tables of strip offsets and
+    /// sizes, which take up to twice the bytes they take in the file.
+    /// </summary>
+    public static long ProbeMemoryBytes(ImageFormat format, long fileBytes) =>
+        (format == ImageFormat.Tiff ? 3 * fileBytes : fileBytes) + 8L * 1024 * 1024;
+
+    /// <summary>Refuses an image whose thumbnail would need more memory than one task may have.</summary>
+    public static void EnforceMemoryLimit(long memoryBytes, ImagingLimits limits)
+    {
+        if (memoryBytes > limits.MaxDecodeMemoryBytes)
+        {
+            throw new ImageRejectedException(Rejection.ImageTooLarge,
+                $"Decoding this image would need about {Megabytes(memoryBytes)} MB of memory; the limit (MaxDecodeMemoryBytes) is {Megabytes(limits.MaxDecodeMemoryBytes)} MB. Send a smaller image, or one saved in a simpler way (not interlaced or progressive, 8 bits per sample).");
+        }
+    }
+
+    private static long Megabytes(long bytes) => (bytes + (1 << 20) - 1) >> 20;
+
+    internal static void EnforcePixelLimit(long width, long height, ImagingLimits limits)
     {
         if (width * height > limits.MaxPixels)
         {

@@ -14,4 +14,10 @@ public sealed record ImagingLimits
 
     /// <summary>Most scans a JPEG may have (a normal progressive JPEG has about ten), counted before decoding.</summary>
     public int MaxJpegScans { get; init; } = 50;
+
+    /// <summary>
+    /// Memory one thumbnail may need at most (the encoded file, the decoder's buffers and the shrunk
+    /// picture), worked out from the header before decoding. An image that needs more is refused.
+    /// </summary>
+    public long MaxDecodeMemoryBytes { get; init; } = 512L * 1024 * 1024;
 }

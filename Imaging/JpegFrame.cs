@@ -12,23 +12,24 @@ internal static class JpegFrame
     private const int MaxBytesBeforeFrame = 1 << 20;
 
     /// <summary>Why the JPEG in <paramref name="input"/> cannot be decoded here, or null. Rewinds the stream.</summary>
-    public static string? UnsupportedVariant(Stream input) => FrameHeader(input) switch
+    public static string? UnsupportedVariant(Stream input) => Read(input) switch
     {
-        (0xC3 or 0xC7 or 0xCB or 0xCF, _) => "lossless JPEG",
-        (0xC5 or 0xC6 or 0xCD or 0xCE, _) => "hierarchical JPEG",
-        (_, var precision and not 8 and >= 0) => $"{precision}-bit JPEG",
+        { Marker: 0xC3 or 0xC7 or 0xCB or 0xCF } => "lossless JPEG",
+        { Marker: 0xC5 or 0xC6 or 0xCD or 0xCE } => "hierarchical JPEG",
+        { Precision: not 8 and var precision } => $"{precision}-bit JPEG",
         _ => null,
     };
 
-    /// <summary>True for a progressive JPEG (SOF2 or SOF10). Rewinds the stream.</summary>
-    public static bool IsProgressive(Stream input) => FrameHeader(input).Marker is 0xC2 or 0xCA;
-
-    /// <summary>The SOFn marker and sample precision, or (-1, -1) when there is none before the first scan.</summary>
-    private static (int Marker, int Precision) FrameHeader(Stream input)
+    /// <summary>The frame header (SOFn), or null when there is none before the first scan. Rewinds the stream.</summary>
+    public static JpegFrameHeader? Read(Stream input)
     {
         try
         {
             return Scan(input);
+        }
+        catch (EndOfStreamException)
+        {
+            return null;
         }
         finally
         {
@@ -36,7 +37,7 @@ internal static class JpegFrame
         }
     }
 
-    private static (int Marker, int Precision) Scan(Stream input)
+    private static JpegFrameHeader? Scan(Stream input)
     {
         input.Position = 2; // after SOI
         Span<byte> segment = stackalloc byte[2];
@@ -60,13 +61,29 @@ internal static class JpegFrame
 
             if (marker is >= 0xC0 and <= 0xCF and not (0xC4 or 0xC8 or 0xCC))
             {
-                return (marker, input.ReadByte());
+                return ReadFrame(input, marker);
             }
 
             input.Position += Math.Max(0, ((segment[0] << 8) | segment[1]) - 2);
         }
 
-        return (-1, -1);
+        return null;
+    }
+
+    /// <summary>Reads a SOFn segment's body: precision, height, width and each component's sampling factors.</summary>
+    private static JpegFrameHeader ReadFrame(Stream input, int marker)
+    {
+        Span<byte> head = stackalloc byte[6];
+        input.ReadExactly(head);
+        var components = new (int H, int V)[head[5]];
+        Span<byte> component = stackalloc byte[3];
+        for (var i = 0; i < components.Length; i++)
+        {
+            input.ReadExactly(component);
+            components[i] = (Math.Max(1, component[1] >> 4), Math.Max(1, component[1] & 0x0F));
+        }
+
+        return new JpegFrameHeader(marker, head[0], (head[1] << 8) | head[2], (head[3] << 8) | head[4], components);
     }
 
     /// <summary>
@@ -229,6 +246,34 @@ internal static class JpegFrame
             _count = input.Read(_buffer, 0, _buffer.Length);
             _position = 0;
             return _count > 0;
+        }
+    }
+}
+
+/// <summary>A JPEG's frame header: the SOFn marker, sample precision, size and each component's sampling factors.</summary>
+internal sealed record JpegFrameHeader(int Marker, int Precision, int Height, int Width, IReadOnlyList<(int H, int V)> Components)
+{
+    /// <summary>Progressive (SOF2 or SOF10): libjpeg keeps every DCT coefficient of the picture until the last scan.</summary>
+    public bool Progressive => Marker is 0xC2 or 0xCA;
+
+    /// <summary>
+    /// Bytes of the whole-picture coefficient buffer a progressive decode holds: 64 coefficients of
+    /// 2 bytes per 8 × 8 block of every component, whole MCUs.
+    /// </summary>
+    public long CoefficientBytes
+    {
+        get
+        {
+            if (Components.Count == 0)
+            {
+                return 0;
+            }
+
+            var maxH = Components.Max(c => c.H);
+            var maxV = Components.Max(c => c.V);
+            var mcuColumns = (Width + 8L * maxH - 1) / (8L * maxH);
+            var mcuRows = (Height + 8L * maxV - 1) / (8L * maxV);
+            return Components.Sum(c => mcuColumns * c.H * mcuRows * c.V) * 64 * 2;
         }
     }
 }

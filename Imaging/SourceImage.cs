@@ -25,6 +25,32 @@ public abstract class SourceImage : IDisposable
     /// </summary>
     public abstract ScaledBitmap DecodeShrunk(int minWidth, int minHeight, CancellationToken cancellation);
 
+    /// <summary>
+    /// Memory making this thumbnail needs at most, worked out from the header: the encoded file (held
+    /// while decoding), the decoder's own buffers, the shrunk picture and the steps after it, and a
+    /// fixed allowance for the codecs' small structures. Measured against real decodes: bench/README.md.
+    /// </summary>
+    public long MemoryBytes(ResizePlan plan) => Input.Length + FixedOverheadBytes + DecoderWorkingBytes(plan);
+
+    /// <summary>Codec objects, colour transforms, small row buffers and the encoder: measured at a few megabytes.</summary>
+    private const long FixedOverheadBytes = 8L * 1024 * 1024;
+
+    /// <summary>The decoder's buffers plus <see cref="ShrunkBytes"/>, for this plan.</summary>
+    protected abstract long DecoderWorkingBytes(ResizePlan plan);
+
+    /// <summary>
+    /// What the steps after decoding hold for a picture decoded at <paramref name="decodedWidth"/> ×
+    /// <paramref name="decodedHeight"/>: the box-shrunk copy, up to two more copies of it (orient, to
+    /// sRGB), the resampler's buffer and output, and the canvas and its encoding.
+    /// </summary>
+    protected static long ShrunkBytes(int decodedWidth, int decodedHeight, ResizePlan plan)
+    {
+        var width = (decodedWidth + BoxFactor(decodedWidth, plan.MinDecode.Width) - 1L) / BoxFactor(decodedWidth, plan.MinDecode.Width);
+        var height = (decodedHeight + BoxFactor(decodedHeight, plan.MinDecode.Height) - 1L) / BoxFactor(decodedHeight, plan.MinDecode.Height);
+        var canvas = (long)plan.Canvas.Width * plan.Canvas.Height;
+        return 3 * 4 * width * height + 16 * Math.Max(width, height) * Math.Max(plan.Content.Width, plan.Content.Height) + 8 * canvas;
+    }
+
     public void Dispose()
     {
         DisposeDecoder();

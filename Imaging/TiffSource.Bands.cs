@@ -1,8 +1,15 @@
+using System.Runtime.InteropServices;
 using BitMiracle.LibTiff.Classic;
 
 namespace ThumbnailApi.Imaging;
 
-/// <summary>TIFF bands: one LibTiff.NET reader per lane, each filling its own band buffer.</summary>
+/// <summary>
+/// TIFF readers. Both decode with LibTiff.NET and convert with its RGBA interface's own "put"
+/// routines (every photometric, bit depth and alpha variant libtiff knows), but read the blocks
+/// themselves into buffers they keep: <see cref="BlockReader"/> a row of strips or tiles at a time,
+/// <see cref="RowReader"/> a few rows at a time out of strips too big to hold. Rows come out top-down
+/// as stored; orientation is applied later, like for every other format.
+/// </summary>
 internal sealed partial class TiffSource
 {
     /// <summary>
@@ -10,96 +17,171 @@ internal sealed partial class TiffSource
     /// Every reader has finished before this returns or throws: the readers read memory that is
     /// released when this image is disposed.
     /// </summary>
-    private static void ReadBands(List<BandReader> readers, int first, int count, int bandHeight)
+    private static void ReadBands(List<BlockReader> readers, int first, int count, CancellationToken cancellation)
     {
         if (count == 1)
         {
-            Guard(() => readers[0].Read(first * bandHeight));
+            Guard(() => readers[0].Read(first, cancellation));
             return;
         }
 
         try
         {
             // The calling thread takes part, so the lanes never wait for the thread pool to grow.
-            Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = count },
-                lane => Guard(() => readers[lane].Read((first + lane) * bandHeight)));
+            System.Threading.Tasks.Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = count },
+                lane => Guard(() => readers[lane].Read(first + lane, cancellation)));
         }
         catch (AggregateException failure)
         {
             // Parallel.For returns only when every lane has stopped; report one lane's own rejection.
-            var rejection = failure.InnerExceptions.OfType<ImageRejectedException>().FirstOrDefault() ?? failure.InnerExceptions[0];
+            var rejection = failure.InnerExceptions.OfType<ImageRejectedException>().FirstOrDefault()
+                            ?? failure.InnerExceptions.OfType<OperationCanceledException>().FirstOrDefault()
+                            ?? failure.InnerExceptions[0];
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(rejection);
         }
     }
 
-    /// <summary>One LibTiff.NET reader and its band buffer (bottom-up, as libtiff's RGBA interface returns it).</summary>
-    private sealed class BandReader
+    /// <summary>The RGBA converter for a reader, with its put routines (libtiff's RGBA interface, minus its reading).</summary>
+    private static TiffRgbaImage Converter(Tiff tiff)
     {
-        private readonly int _width;
-        private readonly int _bandHeight;
-        private readonly int _tileWidth;
-        private readonly int[] _band;
-        private readonly int[] _tile;
-        private int _rows;
+        QuietErrorHandler.TakeLastError();
+        var image = TiffRgbaImage.Create(tiff, stopOnError: true, out var why)
+                    ?? throw new ImageRejectedException(Rejection.UnsupportedFormat, $"This TIFF variant is not supported ({why?.TrimEnd('.')}).");
+        image.ReqOrientation = Orientation.TOPLEFT;
+        return image;
+    }
 
-        public BandReader(Tiff tiff, int width, int bandHeight, int tileWidth)
+    /// <summary>Converts <paramref name="rows"/> rows of <paramref name="width"/> pixels from the plane buffers into the raster.</summary>
+    private static void Put(TiffRgbaImage image, int[] raster, int rasterOffset, int rasterShift, int x, int y, int width, int rows,
+                            byte[] samples, int planeBytes, int planes, int bufferShift)
+    {
+        if (planes == 1)
+        {
+            image.PutContig(image, raster, rasterOffset, rasterShift, x, y, width, rows, samples, 0, bufferShift);
+        }
+        else
+        {
+            image.PutSeparate(image, raster, rasterOffset, rasterShift, x, y, width, rows, samples,
+                0, planeBytes, 2 * planeBytes, image.Alpha != 0 && planes > 3 ? 3 * planeBytes : -1, bufferShift);
+        }
+    }
+
+    private static void FeedRows(int[] raster, int width, BoxShrinker sink, int top, int rows)
+    {
+        for (var i = 0; i < rows; i++)
+        {
+            sink.AddRow(top + i, MemoryMarshal.AsBytes(raster.AsSpan(i * width, width)));
+        }
+    }
+
+    /// <summary>One LibTiff.NET reader and its buffers: a strip or tile of every plane, and the RGBA band of a row of blocks.</summary>
+    private sealed class BlockReader
+    {
+        private readonly TiffLayout _layout;
+        private readonly TiffRgbaImage _image;
+        private readonly byte[] _block;
+        private readonly int[] _band;
+        private readonly int _planeBytes;
+
+        public BlockReader(Tiff tiff, TiffLayout layout)
         {
             Tiff = tiff;
-            _width = width;
-            _bandHeight = bandHeight;
-            _tileWidth = tileWidth;
-            _band = new int[(long)width * bandHeight];
-            _tile = tileWidth > 0 ? new int[tileWidth * bandHeight] : _band;
-
-            // Deliver the stored pixels; orientation is applied later, like for every other format.
-            tiff.SetField(TiffTag.ORIENTATION, Orientation.TOPLEFT);
+            _layout = layout;
+            _image = Guard(() => Converter(tiff));
+            _planeBytes = (int)layout.BlockBytes;
+            _block = new byte[(long)_planeBytes * layout.Planes];
+            _band = new int[(long)layout.Width * layout.BlockHeight];
         }
 
         public Tiff Tiff { get; }
 
-        /// <summary>Reads the band whose first row is <paramref name="top"/>. Runs on any thread.</summary>
-        public bool Read(int top)
+        /// <summary>Reads band <paramref name="band"/> (a row of blocks). Runs on any thread.</summary>
+        public bool Read(int band, CancellationToken cancellation)
         {
             QuietErrorHandler.TakeLastError(); // errors are recorded per thread
-            _rows = Math.Min(_bandHeight, Tiff.GetField(TiffTag.IMAGELENGTH)[0].ToInt() - top);
-            if (_tileWidth > 0)
+            var top = band * _layout.BlockHeight;
+            var rows = Math.Min(_layout.BlockHeight, _layout.Height - top);
+            if (!_layout.Tiled)
             {
-                ReadTileRow(top);
+                for (var plane = 0; plane < _layout.Planes; plane++)
+                {
+                    var strip = Tiff.ComputeStrip(top, (short)plane);
+                    if (Tiff.ReadEncodedStrip(strip, _block, plane * _planeBytes, _planeBytes) < 0 || QuietErrorHandler.HasError)
+                    {
+                        throw ReadFailure();
+                    }
+                }
+
+                Put(_image, _band, 0, 0, 0, top, _layout.Width, rows, _block, _planeBytes, _layout.Planes, 0);
+                return true;
             }
-            else if (!Tiff.ReadRGBAStrip(top, _band) || QuietErrorHandler.HasError)
+
+            var tileWidth = _layout.BlockWidth;
+            for (var left = 0; left < _layout.Width; left += tileWidth)
             {
-                throw ReadFailure();
+                cancellation.ThrowIfCancellationRequested();
+                for (var plane = 0; plane < _layout.Planes; plane++)
+                {
+                    if (Tiff.ReadTile(_block, plane * _planeBytes, left, top, 0, (short)plane) < 0 || QuietErrorHandler.HasError)
+                    {
+                        throw ReadFailure();
+                    }
+                }
+
+                // A tile may reach past the right edge: only its visible columns go into the band.
+                var columns = Math.Min(tileWidth, _layout.Width - left);
+                Put(_image, _band, left, _layout.Width - columns, left, top, columns, rows, _block, _planeBytes, _layout.Planes, tileWidth - columns);
             }
 
             return true;
         }
 
-        /// <summary>Hands the band's rows, top-down, to the shrinker.</summary>
-        public void FeedRows(BoxShrinker sink, int top, int rows)
+        public void FeedRows(BoxShrinker sink, int top, int rows) => TiffSource.FeedRows(_band, _layout.Width, sink, top, rows);
+    }
+
+    /// <summary>
+    /// Reads strips too big to hold a few rows at a time (libtiff decodes a strip row after row), with
+    /// one reader per plane when planes are stored apart, so no reader ever starts its strip over.
+    /// </summary>
+    private sealed class RowReader
+    {
+        private readonly IReadOnlyList<Tiff> _planes;
+        private readonly TiffLayout _layout;
+        private readonly TiffRgbaImage _image;
+        private readonly int _scanline;
+        private readonly int _planeBytes;
+        private readonly byte[] _samples;
+        private readonly int[] _rows;
+
+        public RowReader(IReadOnlyList<Tiff> planes, TiffLayout layout)
         {
-            for (var i = 0; i < rows; i++)
-            {
-                sink.AddRow(top + i, System.Runtime.InteropServices.MemoryMarshal.AsBytes(_band.AsSpan((rows - 1 - i) * _width, _width)));
-            }
+            _planes = planes;
+            _layout = layout;
+            _image = Guard(() => Converter(planes[0]));
+            _scanline = (int)layout.ScanlineBytes;
+            _planeBytes = _scanline * layout.RowChunk;
+            _samples = new byte[(long)_planeBytes * planes.Count];
+            _rows = new int[(long)layout.Width * layout.RowChunk];
         }
 
-        private void ReadTileRow(int top)
+        /// <summary>Decodes rows <paramref name="top"/> … <paramref name="top"/> + <paramref name="count"/> − 1, in order.</summary>
+        public void Read(int top, int count)
         {
-            for (var left = 0; left < _width; left += _tileWidth)
+            QuietErrorHandler.TakeLastError();
+            for (var i = 0; i < count; i++)
             {
-                if (!Tiff.ReadRGBATile(left, top, _tile) || QuietErrorHandler.HasError)
+                for (var plane = 0; plane < _planes.Count; plane++)
                 {
-                    throw ReadFailure();
-                }
-
-                // A tile comes back bottom-up in a full tileWidth × tileHeight raster; the band is bottom-up too.
-                var columns = Math.Min(_tileWidth, _width - left);
-                for (var i = 0; i < _rows; i++)
-                {
-                    var tileRow = _bandHeight - _rows + i;
-                    _tile.AsSpan(tileRow * _tileWidth, columns).CopyTo(_band.AsSpan(i * _width + left, columns));
+                    if (!_planes[plane].ReadScanline(_samples, plane * _planeBytes + i * _scanline, top + i, (short)plane) || QuietErrorHandler.HasError)
+                    {
+                        throw ReadFailure();
+                    }
                 }
             }
+
+            Put(_image, _rows, 0, 0, 0, top, _layout.Width, count, _samples, _planeBytes, _planes.Count, 0);
         }
+
+        public void FeedRows(BoxShrinker sink, int top, int rows) => TiffSource.FeedRows(_rows, _layout.Width, sink, top, rows);
     }
 }

@@ -11,30 +11,38 @@ namespace ThumbnailApi.Imaging;
 /// </summary>
 internal sealed partial class TiffSource : SourceImage
 {
-    /// <summary>Compressions whose strips decode independently and are worth spreading over cores.</summary>
-    private static readonly Compression[] ParallelCompressions =
-        [Compression.LZW, Compression.ADOBE_DEFLATE, Compression.DEFLATE, Compression.PACKBITS];
-
     /// <summary>Most readers (lanes) one picture is decoded by.</summary>
     private const int MaxLanes = 4;
 
-    /// <summary>Band memory (4 bytes a pixel) one picture's readers may hold together; one reader always may.</summary>
+    /// <summary>Memory (blocks, bands, stored blocks) one picture's readers may hold together; one reader always may.</summary>
     private const long LaneBudgetBytes = 64L * 1024 * 1024;
 
     private readonly Tiff _tiff;
+    private readonly TiffLayout _layout;
 
     static TiffSource() => Tiff.SetErrorHandler(new QuietErrorHandler());
 
-    private TiffSource(EncodedInput input, Tiff tiff)
-        : base(input) => _tiff = tiff;
-
-    public static TiffSource Open(EncodedInput input)
+    private TiffSource(EncodedInput input, Tiff tiff, TiffLayout layout)
+        : base(input)
     {
+        _tiff = tiff;
+        _layout = layout;
+    }
+
+    public static TiffSource Open(EncodedInput input, ImagingLimits limits)
+    {
+        TiffFirstPage first;
+        using (var stream = input.OpenStream())
+        {
+            first = TiffHeader.Read(stream, limits);
+        }
+
         var tiff = OpenReader(input);
         try
         {
-            var header = Guard(() => ReadHeader(tiff));
-            return new TiffSource(input, tiff) { Header = header, ColourSpace = Guard(() => EmbeddedColourSpace(tiff)) };
+            var header = Guard(() => ReadHeader(tiff, first.Pages));
+            var layout = Guard(() => TiffLayout.Read(tiff, header.Width, header.Height, input));
+            return new TiffSource(input, tiff, layout) { Header = header, ColourSpace = Guard(() => EmbeddedColourSpace(tiff)) };
         }
         catch
         {
@@ -47,7 +55,7 @@ internal sealed partial class TiffSource : SourceImage
         Guard(() => Tiff.ClientOpen("upload", "r", input.OpenStream(), new TiffStream()))
         ?? throw ImageRejectedException.Corrupt("the TIFF header cannot be read");
 
-    private static ImageHeader ReadHeader(Tiff tiff)
+    private static ImageHeader ReadHeader(Tiff tiff, int pages)
     {
         var width = tiff.GetField(TiffTag.IMAGEWIDTH)?[0].ToInt() ?? 0;
         var height = tiff.GetField(TiffTag.IMAGELENGTH)?[0].ToInt() ?? 0;
@@ -67,7 +75,7 @@ internal sealed partial class TiffSource : SourceImage
 
         var orientation = tiff.GetField(TiffTag.ORIENTATION)?[0].ToInt() ?? 1;
         var origin = orientation is >= 1 and <= 8 ? (SKEncodedOrigin)orientation : SKEncodedOrigin.TopLeft;
-        return new ImageHeader(ImageFormat.Tiff, width, height, tiff.NumberOfDirectories(), origin);
+        return new ImageHeader(ImageFormat.Tiff, width, height, pages, origin);
     }
 
     /// <summary>
@@ -100,12 +108,23 @@ internal sealed partial class TiffSource : SourceImage
         return SKColorSpace.CreateIcc(bytes);
     }
 
-    /// <summary>One lane per core, at most <see cref="MaxLanes"/>, and only as many as <see cref="LaneBudgetBytes"/> of band buffers allow.</summary>
-    private static int LaneCount(int width, int bandHeight, int tileWidth, int bandCount)
+    /// <summary>Lanes for block reading: one per core, at most <see cref="MaxLanes"/>, as many as <see cref="LaneBudgetBytes"/> allows.</summary>
+    private int LaneCount()
     {
-        var bytesPerLane = 4L * bandHeight * (width + tileWidth);
-        var affordable = (int)Math.Clamp(LaneBudgetBytes / Math.Max(1, bytesPerLane), 1, MaxLanes);
-        return Math.Min(Math.Min(Environment.ProcessorCount, affordable), bandCount);
+        if (_layout.ReadsRows || !_layout.Parallel)
+        {
+            return 1;
+        }
+
+        var blockRows = (_layout.Height + _layout.BlockHeight - 1) / _layout.BlockHeight;
+        var affordable = (int)Math.Clamp(LaneBudgetBytes / Math.Max(1, _layout.LaneBytes), 1, MaxLanes);
+        return Math.Min(Math.Min(Environment.ProcessorCount, affordable), blockRows);
+    }
+
+    protected override long DecoderWorkingBytes(ResizePlan plan)
+    {
+        var readers = _layout.ReadsRows ? _layout.RowReaderBytes : LaneCount() * _layout.LaneBytes;
+        return _layout.DirectoryBytes + readers + ShrunkBytes(Header.Width, Header.Height, plan);
     }
 
     public override ScaledBitmap DecodeShrunk(int minWidth, int minHeight, CancellationToken cancellation) =>
@@ -114,41 +133,73 @@ internal sealed partial class TiffSource : SourceImage
     private ScaledBitmap Decode(int minWidth, int minHeight, CancellationToken cancellation)
     {
         var (width, height) = (Header.Width, Header.Height);
-        var tiled = _tiff.IsTiled();
-        var bandHeight = tiled
-            ? _tiff.GetField(TiffTag.TILELENGTH)?[0].ToInt() ?? 0
-            : _tiff.GetField(TiffTag.ROWSPERSTRIP)?[0].ToInt() ?? height;
-        var tileWidth = tiled ? _tiff.GetField(TiffTag.TILEWIDTH)?[0].ToInt() ?? 0 : width;
-        bandHeight = Math.Clamp(bandHeight, 1, height);
-        if (tileWidth <= 0 || (long)tileWidth * bandHeight > int.MaxValue / 4)
+        using var sink = new BoxShrinker(width, height, BoxFactor(width, minWidth), BoxFactor(height, minHeight));
+        if (_layout.ReadsRows)
         {
-            throw ImageRejectedException.Corrupt("the TIFF strip or tile size is invalid");
+            ReadRowByRow(sink, cancellation);
+        }
+        else
+        {
+            ReadBlocks(sink, cancellation);
         }
 
-        var bandCount = (height + bandHeight - 1) / bandHeight;
-        var readers = new List<BandReader> { new(_tiff, width, bandHeight, tiled ? tileWidth : 0) };
+        return sink.Finish();
+    }
+
+    /// <summary>Big strips: a chunk of rows at a time, each plane decoded by its own reader so none has to start its strip over.</summary>
+    private void ReadRowByRow(BoxShrinker sink, CancellationToken cancellation)
+    {
+        var planes = new List<Tiff> { _tiff };
         try
         {
-            var compression = (Compression)(_tiff.GetField(TiffTag.COMPRESSION)?[0].ToInt() ?? (int)Compression.NONE);
-            var lanes = ParallelCompressions.Contains(compression) ? LaneCount(width, bandHeight, tiled ? tileWidth : 0, bandCount) : 1;
-            while (readers.Count < lanes)
+            while (planes.Count < _layout.Planes)
             {
-                readers.Add(new BandReader(OpenReader(Input), width, bandHeight, tiled ? tileWidth : 0));
+                planes.Add(OpenReader(Input));
             }
 
-            using var sink = new BoxShrinker(width, height, BoxFactor(width, minWidth), BoxFactor(height, minHeight));
+            var reader = new RowReader(planes, _layout);
+            for (var top = 0; top < _layout.Height; top += _layout.RowChunk)
+            {
+                cancellation.ThrowIfCancellationRequested();
+                var rows = Math.Min(_layout.RowChunk, _layout.Height - top);
+                reader.Read(top, rows);
+                reader.FeedRows(sink, top, rows);
+            }
+        }
+        finally
+        {
+            foreach (var extra in planes.Skip(1))
+            {
+                extra.Dispose();
+            }
+        }
+    }
+
+    /// <summary>Strips or tiles a row of blocks at a time, on up to <see cref="MaxLanes"/> cores.</summary>
+    private void ReadBlocks(BoxShrinker sink, CancellationToken cancellation)
+    {
+        var bandHeight = _layout.BlockHeight;
+        var bandCount = (_layout.Height + bandHeight - 1) / bandHeight;
+        var readers = new List<BlockReader> { new(_tiff, _layout) };
+        try
+        {
+            var lanes = LaneCount();
+            while (readers.Count < lanes)
+            {
+                readers.Add(new BlockReader(OpenReader(Input), _layout));
+            }
+
             for (var first = 0; first < bandCount; first += readers.Count)
             {
                 cancellation.ThrowIfCancellationRequested();
                 var count = Math.Min(readers.Count, bandCount - first);
-                ReadBands(readers, first, count, bandHeight);
+                ReadBands(readers, first, count, cancellation);
                 for (var lane = 0; lane < count; lane++)
                 {
-                    readers[lane].FeedRows(sink, (first + lane) * bandHeight, Math.Min(bandHeight, height - (first + lane) * bandHeight));
+                    var top = (first + lane) * bandHeight;
+                    readers[lane].FeedRows(sink, top, Math.Min(bandHeight, _layout.Height - top));
                 }
             }
-
-            return sink.Finish();
         }
         finally
         {

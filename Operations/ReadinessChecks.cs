@@ -85,12 +85,17 @@ public sealed class RecoveryCheck(StartupRecovery recovery) : IHealthCheck
             : HealthCheckResult.Unhealthy("Start-up recovery has not run yet: the data folder or the database cannot be used."));
 }
 
-/// <summary>Every configured worker loop is running.</summary>
-public sealed class WorkersCheck(WorkerActivity workers) : IHealthCheck
+/// <summary>Every configured worker loop is running. Also reports how much of the decoding memory budget is taken.</summary>
+public sealed class WorkersCheck(WorkerActivity workers, DecodeMemoryBudget memory) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
-        var data = new Dictionary<string, object> { ["alive"] = workers.Alive, ["expected"] = workers.Expected, ["busy"] = workers.Busy };
+        var data = new Dictionary<string, object>
+        {
+            ["alive"] = workers.Alive, ["expected"] = workers.Expected, ["busy"] = workers.Busy,
+            ["decode_memory_reserved_bytes"] = memory.Reserved, ["decode_memory_capacity_bytes"] = memory.Capacity,
+            ["waiting_for_memory"] = memory.Waiting,
+        };
         return Task.FromResult(workers.Alive >= workers.Expected
             ? HealthCheckResult.Healthy("All workers are running.", data)
             : HealthCheckResult.Unhealthy($"{workers.Alive} of {workers.Expected} workers are running.", data: data));

@@ -26,7 +26,7 @@ public sealed class ThumbnailMetrics
     private readonly Histogram<double> _processing;
     private readonly Histogram<double> _endToEnd;
 
-    public ThumbnailMetrics(IMeterFactory meters, TaskQueue queue, WorkerActivity workers, TimeProvider clock)
+    public ThumbnailMetrics(IMeterFactory meters, TaskQueue queue, WorkerActivity workers, DecodeMemoryBudget memory, TimeProvider clock)
     {
         _clock = clock;
         var meter = meters.Create(MeterName);
@@ -46,6 +46,11 @@ public sealed class ThumbnailMetrics
         meter.CreateObservableGauge("thumbnail.queue.capacity", () => queue.Capacity, "{task}", "Tasks the queue holds before uploads get 503.");
         meter.CreateObservableGauge("thumbnail.workers.busy", () => workers.Busy, "{worker}", "Workers making a thumbnail right now.");
         meter.CreateObservableGauge("thumbnail.workers.alive", () => workers.Alive, "{worker}", "Worker loops running.");
+        meter.CreateObservableGauge("thumbnail.decode_memory.reserved", () => memory.Reserved, "By",
+            "Decoding memory reserved right now by tasks and upload checks (at most MaxDecodeMemoryBytes).");
+        meter.CreateObservableGauge("thumbnail.decode_memory.capacity", () => memory.Capacity, "By", "The decoding memory budget (MaxDecodeMemoryBytes).");
+        meter.CreateObservableGauge("thumbnail.decode_memory.waiting", () => memory.Waiting, "{request}",
+            "Tasks and upload checks waiting for decoding memory.");
     }
 
     /// <summary>An upload request ended: <paramref name="outcome"/> is "accepted" or an error code.</summary>

@@ -50,6 +50,8 @@ public sealed class Database
         """,
         // 4: which revision of the imaging pipeline made a thumbnail, so a changed pipeline does not reuse older ones.
         "ALTER TABLE tasks ADD COLUMN pipeline_revision INTEGER;",
+        // 5: the memory the header said making the thumbnail needs, which the worker reserves before it opens the file.
+        "ALTER TABLE tasks ADD COLUMN memory_bytes INTEGER;",
     ];
 
     private readonly string _connectionString;

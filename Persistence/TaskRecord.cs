@@ -29,6 +29,9 @@ public sealed class TaskRecord
     /// <summary>SHA-256 of the uploaded bytes (lowercase hex).</summary>
     public string? ContentHash { get; init; }
     public string? IdempotencyKey { get; init; }
+
+    /// <summary>Memory making the thumbnail needs at most, from the header at upload; null for tasks from before it was recorded.</summary>
+    public long? MemoryBytes { get; init; }
     public string? RequestHash { get; init; }
 
     public bool IsFinished => State is TaskState.Succeeded or TaskState.Failed;

@@ -10,9 +10,9 @@ public sealed class TaskStore(Database database, TimeProvider clock)
     private const string InsertQueuedSql =
         """
         INSERT INTO tasks (id, state, file_name, input_format, input_bytes, input_width, input_height,
-                           width, height, fit, format, attempts, created_at, idempotency_key, request_hash, content_hash)
+                           width, height, fit, format, attempts, created_at, idempotency_key, request_hash, content_hash, memory_bytes)
         VALUES (@Id, 'queued', @FileName, @InputFormat, @InputBytes, @InputWidth, @InputHeight,
-                @Width, @Height, @Fit, @Format, 0, @CreatedAt, @IdempotencyKey, @RequestHash, @ContentHash)
+                @Width, @Height, @Fit, @Format, 0, @CreatedAt, @IdempotencyKey, @RequestHash, @ContentHash, @MemoryBytes)
         """;
 
     /// <summary>Records an accepted upload as a queued task.</summary>

@@ -29,7 +29,7 @@ public static class CrashHook
 
     private sealed class CrashingThumbnailer(IThumbnailer inner, string sha256) : IThumbnailer
     {
-        public EncodedThumbnail Create(Stream input, ThumbnailSpec spec, CancellationToken cancellation = default)
+        public EncodedThumbnail Create(Stream input, ThumbnailSpec spec, long reservedBytes = long.MaxValue, CancellationToken cancellation = default)
         {
             var hash = Convert.ToHexStringLower(SHA256.HashData(input));
             input.Position = 0;
@@ -38,7 +38,7 @@ public static class CrashHook
                 Environment.FailFast("Test hook ThumbnailApi:TestHooks:CrashOnInputSha256: crashing on purpose while processing this upload.");
             }
 
-            return inner.Create(input, spec, cancellation);
+            return inner.Create(input, spec, reservedBytes, cancellation);
         }
     }
 }

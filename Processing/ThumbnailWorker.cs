@@ -27,6 +27,7 @@ public sealed class ThumbnailWorker(
     WorkerActivity activity,
     ThumbnailMetrics metrics,
     TaskCompletionSignals completions,
+    DecodeMemoryBudget memory,
     ILogger<ThumbnailWorker> logger) : BackgroundService, IHostedLifecycleService
 {
     public const string CrashedMessage =
@@ -170,6 +171,12 @@ public sealed class ThumbnailWorker(
         {
             Fail(task, rejection.Code, rejection.Message);
         }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        {
+            // Shutting down while waiting for decoding memory: the task goes back to the queue,
+            // its attempt not counted, and the next start picks it up.
+            TryReleaseClaim(task);
+        }
         catch (FileNotFoundException)
         {
             Fail(task, "upload_missing", "The uploaded file was lost before it could be processed. Upload it again.");
@@ -207,38 +214,73 @@ public sealed class ThumbnailWorker(
     }
 
     /// <summary>
-    /// Runs the pipeline on the thread pool under the deadline. Past it the task fails and the
-    /// worker moves on; the pipeline sees the cancellation at its next row batch and stops.
+    /// Reserves the decoding memory the header said the task needs (waiting while other tasks hold
+    /// the budget; the deadline starts once it is granted), then makes the thumbnail. A task recorded
+    /// before its need was (tasks from an older version) reserves the whole budget.
     /// </summary>
     private async Task<EncodedThumbnail> MakeThumbnailAsync(TaskRecord task)
     {
         SpecNames.TryParseFit(task.Fit, out var fit);
         SpecNames.TryParseFormat(task.Format, out var format);
         var spec = new ThumbnailSpec(task.Width, task.Height, fit, format);
+        var needed = task.MemoryBytes ?? memory.Capacity;
+        for (var attempt = 0; ; attempt++)
+        {
+            if (needed > memory.Capacity - memory.Reserved)
+            {
+                WorkerLog.WaitingForMemory(logger, task.Id, needed, memory.Reserved, memory.Capacity);
+            }
 
-        var deadline = new CancellationTokenSource(_options.ProcessingTimeout, clock);
-        var work = Task.Run(() => thumbnailer.Create(files.OpenUpload(task.Id), spec, deadline.Token), CancellationToken.None);
-        var abandoned = false;
+            using var lease = await memory.ReserveAsync(needed, _stopping);
+            try
+            {
+                return await RunUnderDeadlineAsync(task, spec, lease.Bytes);
+            }
+            catch (MemoryShortfallException shortfall) when (attempt == 0)
+            {
+                needed = shortfall.NeededBytes; // the estimate changed since upload (a newer version): reserve it and start again
+            }
+        }
+    }
+
+    /// <summary>
+    /// Runs the pipeline on the thread pool under the deadline. At the deadline the pipeline is
+    /// cancelled and the worker waits until it has really stopped (every decoder checks every few
+    /// rows), so the worker count bounds the decoding that goes on at once; then the task fails.
+    /// </summary>
+    private async Task<EncodedThumbnail> RunUnderDeadlineAsync(TaskRecord task, ThumbnailSpec spec, long reservedBytes)
+    {
+        using var deadline = new CancellationTokenSource(_options.ProcessingTimeout, clock);
+        var work = Task.Run(() => thumbnailer.Create(files.OpenUpload(task.Id), spec, reservedBytes, deadline.Token), CancellationToken.None);
         try
         {
             return await work.WaitAsync(_options.ProcessingTimeout, clock);
         }
         catch (Exception exception) when (exception is TimeoutException || (exception is OperationCanceledException && deadline.IsCancellationRequested))
         {
-            // The abandoned work still holds the token; it is not disposed under it.
-            abandoned = true;
-            WorkerLog.TimedOut(logger, task.Id, _options.ProcessingTimeoutSeconds);
-            _ = work.ContinueWith(static late => late.Exception, TaskContinuationOptions.OnlyOnFaulted);
+            await deadline.CancelAsync();
+            var stopped = await WaitUntilStoppedAsync(task, work);
+            WorkerLog.TimedOut(logger, task.Id, _options.ProcessingTimeoutSeconds, stopped.TotalMilliseconds);
             throw new ImageRejectedException(Rejection.Timeout,
                 $"Processing took longer than {_options.ProcessingTimeoutSeconds} s and was stopped. The image may be hostile or damaged.");
         }
-        finally
+    }
+
+    /// <summary>Waits for cancelled work to end, whatever it ends with; says so in the log every 10 s it does not.</summary>
+    private async Task<TimeSpan> WaitUntilStoppedAsync(TaskRecord task, Task work)
+    {
+        var started = clock.GetTimestamp();
+        while (!work.IsCompleted)
         {
-            if (!abandoned)
+            await Task.WhenAny(work, Task.Delay(TimeSpan.FromSeconds(10), clock));
+            if (!work.IsCompleted)
             {
-                deadline.Dispose();
+                WorkerLog.StillRunning(logger, task.Id, (int)clock.GetElapsedTime(started).TotalSeconds);
             }
         }
+
+        _ = work.Exception; // observed: it was cancelled or failed after the deadline, which the task already reports
+        return clock.GetElapsedTime(started);
     }
 
     private void Fail(TaskRecord task, string code, string message)
@@ -261,6 +303,18 @@ public sealed class ThumbnailWorker(
         {
             WorkerLog.StorageUnavailable(logger, task.Id, _options.RetryAfterSeconds, problem);
             _ = RequeueWhenStorageWorksAsync(task.Id, task.Attempts);
+        }
+    }
+
+    private void TryReleaseClaim(TaskRecord task)
+    {
+        try
+        {
+            store.ReleaseClaim(task.Id, task.Attempts);
+        }
+        catch (Exception problem) when (StorageUnavailableException.Matches(problem))
+        {
+            // The row stays 'processing': start-up recovery puts it back in the queue.
         }
     }
 

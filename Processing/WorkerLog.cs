@@ -21,8 +21,14 @@ internal static partial class WorkerLog
     [LoggerMessage(1006, LogLevel.Warning, "Task {TaskId} gave up after {Attempts} attempts that did not finish")]
     public static partial void GaveUp(ILogger logger, string taskId, int attempts);
 
-    [LoggerMessage(1007, LogLevel.Warning, "Task {TaskId} ran past its {TimeoutSeconds} s deadline; its worker moves on")]
-    public static partial void TimedOut(ILogger logger, string taskId, int timeoutSeconds);
+    [LoggerMessage(1007, LogLevel.Warning, "Task {TaskId} ran past its {TimeoutSeconds} s deadline; its work stopped {StopMs:F0} ms later")]
+    public static partial void TimedOut(ILogger logger, string taskId, int timeoutSeconds, double stopMs);
+
+    [LoggerMessage(1013, LogLevel.Warning, "Task {TaskId} is still being decoded {Seconds} s after its deadline (a decoder that cannot be interrupted); its worker waits for it")]
+    public static partial void StillRunning(ILogger logger, string taskId, int seconds);
+
+    [LoggerMessage(1014, LogLevel.Debug, "Task {TaskId} waits for {Bytes} bytes of decoding memory ({Reserved} of {Capacity} reserved)")]
+    public static partial void WaitingForMemory(ILogger logger, string taskId, long bytes, long reserved, long capacity);
 
     [LoggerMessage(1008, LogLevel.Information, "Task {TaskId} was finished or removed by someone else; result discarded")]
     public static partial void Discarded(ILogger logger, string taskId);

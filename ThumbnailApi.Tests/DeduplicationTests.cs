@@ -135,10 +135,10 @@ public sealed class DeduplicationTests
 
         public int Calls => Volatile.Read(ref _calls);
 
-        public EncodedThumbnail Create(Stream input, ThumbnailSpec spec, CancellationToken cancellation = default)
+        public EncodedThumbnail Create(Stream input, ThumbnailSpec spec, long reservedBytes = long.MaxValue, CancellationToken cancellation = default)
         {
             Interlocked.Increment(ref _calls);
-            return _pipeline.Create(input, spec, cancellation);
+            return _pipeline.Create(input, spec, reservedBytes, cancellation);
         }
     }
 }

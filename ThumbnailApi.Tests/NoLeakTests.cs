@@ -79,7 +79,7 @@ public sealed partial class NoLeakTests
 
     private sealed class ThrowingThumbnailer : IThumbnailer
     {
-        public EncodedThumbnail Create(Stream input, ThumbnailSpec spec, CancellationToken cancellation = default) =>
+        public EncodedThumbnail Create(Stream input, ThumbnailSpec spec, long reservedBytes = long.MaxValue, CancellationToken cancellation = default) =>
             throw new InvalidOperationException(Secret);
     }
 

@@ -13,11 +13,11 @@ public sealed class GatedThumbnailer(IThumbnailer inner) : IThumbnailer, IDispos
     {
     }
 
-    public EncodedThumbnail Create(Stream input, ThumbnailSpec spec, CancellationToken cancellation = default)
+    public EncodedThumbnail Create(Stream input, ThumbnailSpec spec, long reservedBytes = long.MaxValue, CancellationToken cancellation = default)
     {
         _entered.Release();
         _gate.Wait(TimeSpan.FromSeconds(60));
-        return inner.Create(input, spec, cancellation);
+        return inner.Create(input, spec, reservedBytes, cancellation);
     }
 
     /// <summary>Waits until a worker is inside the pipeline (held at the gate).</summary>

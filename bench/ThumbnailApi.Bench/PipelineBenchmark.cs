@@ -12,15 +12,15 @@ namespace ThumbnailApi.Bench;
 /// </summary>
 public static class PipelineBenchmark
 {
-    private sealed record Result(string File, double MedianMs, double BestMs, double AllocatedMb, double PeakRssMb, double BaselineRssMb);
+    private sealed record Result(string File, double MedianMs, double BestMs, double AllocatedMb, double PeakRssMb, double BaselineRssMb, double EstimateMb);
 
     public static int Run(string[] args)
     {
         var (runs, files) = ParseRuns(args);
         var self = Environment.ProcessPath!;
         var selfArgs = Environment.GetCommandLineArgs()[0];
-        Console.WriteLine($"| file | median ms | best ms | managed MB/image | peak RSS MB | RSS before MB |");
-        Console.WriteLine($"|---|---:|---:|---:|---:|---:|");
+        Console.WriteLine($"| file | median ms | best ms | managed MB/image | peak RSS MB | RSS before MB | estimated MB |");
+        Console.WriteLine($"|---|---:|---:|---:|---:|---:|---:|");
         foreach (var file in files)
         {
             var start = new ProcessStartInfo(self) { RedirectStandardOutput = true, UseShellExecute = false };
@@ -39,7 +39,7 @@ public static class PipelineBenchmark
             child.WaitForExit();
             var result = JsonSerializer.Deserialize<Result>(line)!;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {Path.GetFileName(file)} | {result.MedianMs:F1} | {result.BestMs:F1} | {result.AllocatedMb:F2} | {result.PeakRssMb:F0} | {result.BaselineRssMb:F0} |"));
+                $"| {Path.GetFileName(file)} | {result.MedianMs:F1} | {result.BestMs:F1} | {result.AllocatedMb:F2} | {result.PeakRssMb:F0} | {result.BaselineRssMb:F0} | {result.EstimateMb:F0} |"));
         }
 
         return 0;
@@ -49,8 +49,24 @@ public static class PipelineBenchmark
     {
         var (runs, files) = ParseRuns(args);
         var file = files.Single();
-        var pipeline = new ThumbnailPipeline(new ImagingLimits());
-        pipeline.Create(File.OpenRead(file), ThumbnailSpec.Default); // warm-up: JIT, Skia initialisation
+        var limits = new ImagingLimits { MaxDecodeMemoryBytes = long.MaxValue };
+        var pipeline = new ThumbnailPipeline(limits);
+        double estimateMb;
+        try
+        {
+            using (var probe = File.OpenRead(file))
+            {
+                estimateMb = HeaderProbe.Inspect(probe, ThumbnailSpec.Default, limits).MemoryBytes / (1024.0 * 1024);
+            }
+
+            pipeline.Create(File.OpenRead(file), ThumbnailSpec.Default); // warm-up: JIT, Skia initialisation
+        }
+        catch (ImageRejectedException rejection)
+        {
+            Console.WriteLine(JsonSerializer.Serialize(new Result($"{file}: {rejection.Code}", 0, 0, 0, Measure.PeakRssMb() ?? 0, 0, 0)));
+            return 0;
+        }
+
         GC.Collect();
         var baseline = Measure.RssMb() ?? 0;
 
@@ -68,7 +84,7 @@ public static class PipelineBenchmark
 
         times.Sort();
         Console.WriteLine(JsonSerializer.Serialize(new Result(file, Measure.Percentile(times, 50), times[0],
-            allocated / (double)runs / (1024 * 1024), Measure.PeakRssMb() ?? 0, baseline)));
+            allocated / (double)runs / (1024 * 1024), Measure.PeakRssMb() ?? 0, baseline, estimateMb)));
         return 0;
     }
 
