@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.Extensions.Options;
+using ThumbnailApi.Operations;
 using ThumbnailApi.Persistence;
 
 namespace ThumbnailApi.Endpoints;
@@ -50,13 +51,13 @@ public static partial class JsonErrorPages
         if (exception is not null && StorageUnavailableException.Matches(exception))
         {
             // Disk full, read-only or locked: the service's trouble, and it passes. Never a crash, never a path in the answer.
-            StorageFailed(logger, context.Request.Method, context.Request.Path, exception);
+            StorageFailed(logger, LogText.Escape(context.Request.Method), LogText.Escape(context.Request.Path.Value), exception);
             var retryAfter = context.RequestServices.GetRequiredService<IOptions<ServiceOptions>>().Value.RetryAfterSeconds;
             context.Response.Headers.RetryAfter = retryAfter.ToString(System.Globalization.CultureInfo.InvariantCulture);
             return ApiErrors.StorageUnavailable().ExecuteAsync(context);
         }
 
-        Unhandled(logger, context.Request.Method, context.Request.Path, exception);
+        Unhandled(logger, LogText.Escape(context.Request.Method), LogText.Escape(context.Request.Path.Value), exception);
         return ApiErrors.Internal().ExecuteAsync(context);
     }
 
