@@ -72,6 +72,15 @@ public sealed class ServiceOptions
     [Range(1, 10_080)]
     public int RetentionSweepMinutes { get; set; } = 10;
 
+    // Guards of the upload's disk and connections: a stalled body, too many uploads at once, a disk nearly full.
+
+    /// <summary>
+    /// Seconds an upload's body may send nothing (no byte of part headers, fields or image) before the
+    /// connection is closed and the partial upload file removed. The clock restarts on every chunk received.
+    /// </summary>
+    [Range(1, 3600)]
+    public int UploadIdleTimeoutSeconds { get; set; } = 30;
+
     /// <summary>
     /// Whether a task whose bytes and options match an earlier successful task reuses that thumbnail
     /// instead of decoding again. Turn off if clients must not learn, from timing, that someone else

@@ -23,9 +23,9 @@ public static class MultipartUpload
     private const int MaxFieldLength = 1024;
     private const int MaxFileNameLength = 255;
 
-    /// <summary>Reads the form; on any problem returns the error to answer with instead.</summary>
+    /// <summary>Reads the form from <paramref name="body"/> (the request's body, perhaps wrapped); on any problem returns the error to answer with instead.</summary>
     public static async Task<(UploadForm? Form, JsonHttpResult<ApiError>? Error)> ReadAsync(
-        HttpRequest request, Func<Stream> createFile, long maxBytes, CancellationToken cancellation)
+        HttpRequest request, Stream body, Func<Stream> createFile, long maxBytes, CancellationToken cancellation)
     {
         if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var mediaType)
             || !mediaType.MediaType.Equals("multipart/form-data", StringComparison.OrdinalIgnoreCase))
@@ -41,7 +41,7 @@ public static class MultipartUpload
 
         try
         {
-            return await ReadSectionsAsync(new MultipartReader(boundary, request.Body), createFile, maxBytes, cancellation);
+            return await ReadSectionsAsync(new MultipartReader(boundary, body), createFile, maxBytes, cancellation);
         }
         catch (BadHttpRequestException problem) when (problem.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {

@@ -70,10 +70,11 @@ public static partial class UploadEndpoint
         var id = TaskId.New();
         var accepted = false;
         using var digest = new UploadDigest();
+        using var body = new IdleUploadBody(context, TimeSpan.FromSeconds(settings.UploadIdleTimeoutSeconds), clock, loggers.CreateLogger(typeof(UploadEndpoint)));
         try
         {
             var (form, formError) = await MultipartUpload.ReadAsync(
-                request, () => digest.Wrap(files.CreateUpload(id)), settings.MaxUploadBytes, cancellation);
+                request, body, () => digest.Wrap(files.CreateUpload(id)), settings.MaxUploadBytes, cancellation);
             if (form is null)
             {
                 return formError!;
