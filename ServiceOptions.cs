@@ -81,6 +81,14 @@ public sealed class ServiceOptions
     [Range(1, 3600)]
     public int UploadIdleTimeoutSeconds { get; set; } = 30;
 
+    /// <summary>Uploads one client address may have in progress at once; beyond it, 429 rate_limited before the body is read. 0 turns the cap off.</summary>
+    [Range(0, 100_000)]
+    public int MaxConcurrentUploadsPerClient { get; set; } = 8;
+
+    /// <summary>Uploads in progress at once from all clients; beyond it, 503 too_many_uploads before the body is read. 0 turns the cap off.</summary>
+    [Range(0, 1_000_000)]
+    public int MaxConcurrentUploads { get; set; } = 64;
+
     /// <summary>
     /// Whether a task whose bytes and options match an earlier successful task reuses that thumbnail
     /// instead of decoding again. Turn off if clients must not learn, from timing, that someone else

@@ -77,6 +77,7 @@ public static class ServiceRegistration
         services.AddSingleton<RetentionSweep>();
         services.AddHostedService<RetentionService>();
         services.AddUploadRateLimit();
+        services.AddSingleton<UploadSlots>();
         builder.AddOperations();
         return builder;
     }

@@ -34,9 +34,11 @@ public static class ThumbnailEndpointDocs
             "`corrupt_image`: the header cannot be read. `image_too_large`: more pixels or frames than the limits allow (checked before decoding). "
             + $"`idempotency_key_reused`: the `{IdempotentUpload.Header}` was used in the last 24 hours for another image or other options.")
         .ProducesApiError(StatusCodes.Status429TooManyRequests,
-            "`rate_limited`: this client sent more uploads per minute than allowed. Retry after the seconds in `Retry-After`.")
+            "`rate_limited`: this client sent more uploads per minute than allowed, or already has as many uploads in progress "
+            + "as it may have at once. Retry after the seconds in `Retry-After`.")
         .ProducesApiError(StatusCodes.Status503ServiceUnavailable,
-            "`queue_full`: too many images wait for a worker; nothing was stored. `storage_unavailable`: the data folder cannot be "
+            "`queue_full`: too many images wait for a worker; nothing was stored. `too_many_uploads`: the service is receiving as many "
+            + "uploads at once as it takes; the body was not read. `storage_unavailable`: the data folder cannot be "
             + "written (disk full, read-only) or is not recovered yet; nothing was stored. Retry after the seconds in `Retry-After`.")
         .ProducesApiError(StatusCodes.Status500InternalServerError, "`internal_error`: something unexpected; the detail is only in the service's log.")
         .AddOpenApiOperationTransformer((operation, _, _) =>
