@@ -90,6 +90,13 @@ public sealed class ServiceOptions
     public int MaxConcurrentUploads { get; set; } = 64;
 
     /// <summary>
+    /// Bytes to keep free in the data folder's file system (default 1 GiB): while an upload of its declared
+    /// size would leave less, uploads are refused with 503 storage_unavailable before the body is read. 0 turns the check off.
+    /// </summary>
+    [Range(0, long.MaxValue)]
+    public long MinFreeDiskBytes { get; set; } = 1024L * 1024 * 1024;
+
+    /// <summary>
     /// Whether a task whose bytes and options match an earlier successful task reuses that thumbnail
     /// instead of decoding again. Turn off if clients must not learn, from timing, that someone else
     /// uploaded the same file.

@@ -60,6 +60,7 @@ public static class ServiceRegistration
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(provider => OpenDatabase(provider.GetRequiredService<IOptions<ServiceOptions>>().Value, builder.Environment));
         services.AddSingleton(provider => new TaskFiles(DataPath(provider.GetRequiredService<IOptions<ServiceOptions>>().Value, builder.Environment)));
+        services.AddSingleton<DiskReserve>();
         services.AddSingleton<TaskStore>();
         services.AddSingleton<TaskQueue>();
         services.AddSingleton<StartupRecovery>();

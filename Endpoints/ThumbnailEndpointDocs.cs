@@ -39,7 +39,8 @@ public static class ThumbnailEndpointDocs
         .ProducesApiError(StatusCodes.Status503ServiceUnavailable,
             "`queue_full`: too many images wait for a worker; nothing was stored. `too_many_uploads`: the service is receiving as many "
             + "uploads at once as it takes; the body was not read. `storage_unavailable`: the data folder cannot be "
-            + "written (disk full, read-only) or is not recovered yet; nothing was stored. Retry after the seconds in `Retry-After`.")
+            + "written (disk full, read-only), has less free space than the service keeps in reserve, or is not recovered yet; "
+            + "nothing was stored. Retry after the seconds in `Retry-After`.")
         .ProducesApiError(StatusCodes.Status500InternalServerError, "`internal_error`: something unexpected; the detail is only in the service's log.")
         .AddOpenApiOperationTransformer((operation, _, _) =>
         {
