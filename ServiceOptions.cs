@@ -8,7 +8,7 @@ public sealed class ServiceOptions
 {
     public const string Section = "ThumbnailApi";
 
-    /// <summary>Folder for the SQLite database, uploads waiting to be processed, and thumbnails. Relative to the content root.</summary>
+    /// <summary>Folder for the SQLite database, uploads waiting to be processed, and thumbnails. Relative to the folder the service is started from.</summary>
     [Required(AllowEmptyStrings = false)]
     public string DataPath { get; set; } = "data";
 
