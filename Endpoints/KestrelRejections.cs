@@ -58,7 +58,7 @@ public static class KestrelRejections
         }
 
         var lines = Encoding.ASCII.GetString(written[..^4]).Split("\r\n");
-        if (!int.TryParse(lines[0].AsSpan(9, 3), out var status))
+        if (lines[0].Length < 12 || !int.TryParse(lines[0].AsSpan(9, 3), out var status))
         {
             return null;
         }

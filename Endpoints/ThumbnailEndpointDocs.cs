@@ -25,7 +25,8 @@ public static class ThumbnailEndpointDocs
             + $" With an `{IdempotentUpload.Header}` header, a retry with the same key, image and options within 24 hours "
             + $"gets the same task again (202, marked `{IdempotentUpload.ReplayedHeader}: true`) instead of a second one.")
         .ProducesApiError(StatusCodes.Status400BadRequest,
-            "`missing_image`: not multipart/form-data, no `image` part, an empty file or a cut-off body. "
+            "`missing_image`: not multipart/form-data, no `image` part, an empty file, a cut-off body, more than 32 parts "
+            + "or a part whose Content-Disposition cannot be read. "
             + $"`invalid_option`: a bad width, height, fit, format or `{IdempotentUpload.Header}` (`field` names it).")
         .ProducesApiError(StatusCodes.Status413PayloadTooLarge, "`file_too_large`: the upload is over the size limit.")
         .ProducesApiError(StatusCodes.Status415UnsupportedMediaType,

@@ -128,6 +128,7 @@ public sealed class KestrelRejectionTests
             Assert.That(Rewritten($"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n{date}\r\n{{\"x\":1}}"), Is.Null, "more follows");
             Assert.That(Rewritten("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n"), Is.Null, "not a whole header block");
             Assert.That(Rewritten("\u0089PNG\r\n\u001a\n HTTP/1.1 400 Bad Request\r\n\r\n"), Is.Null, "body bytes");
+            Assert.That(Rewritten("HTTP/1.1 4\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"), Is.Null, "a cut status line");
         });
     }
 
