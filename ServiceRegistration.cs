@@ -58,7 +58,7 @@ public static class ServiceRegistration
             kestrel.Limits.MaxRequestBodySize = DefaultBodyLimit;
             kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(15);
             kestrel.Limits.MinRequestBodyDataRate = new(bytesPerSecond: 1024, gracePeriod: TimeSpan.FromSeconds(10));
-            kestrel.ConfigureEndpointDefaults(listen => listen.UseJsonRejections()); // Kestrel's own 400/408/414/431 get the JSON body
+            kestrel.ConfigureEndpointDefaults(listen => listen.UseJsonRejections()); // Kestrel's own 400/408/414/431/505 get the JSON body
         });
         services.Configure<ForwardedHeadersOptions>(forwarded =>
         {

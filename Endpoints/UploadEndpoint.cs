@@ -77,7 +77,8 @@ public static partial class UploadEndpoint
         var id = TaskId.New();
         var accepted = false;
         using var digest = new UploadDigest();
-        using var body = new IdleUploadBody(context, TimeSpan.FromSeconds(settings.UploadIdleTimeoutSeconds), clock, loggers.CreateLogger(typeof(UploadEndpoint)));
+        using var body = new IdleUploadBody(
+            context, TimeSpan.FromSeconds(settings.UploadIdleTimeoutSeconds), clock, loggers.CreateLogger(typeof(UploadEndpoint)));
         try
         {
             var (form, formError) = await MultipartUpload.ReadAsync(
