@@ -8,7 +8,7 @@ public sealed class ServiceOptions
 {
     public const string Section = "ThumbnailApi";
 
-    /// <summary>Folder for the SQLite database, uploads waiting to be processed, and thumbnails. Relative to the content root.</summary>
+    /// <summary>Folder for the SQLite database, uploads waiting to be processed, and thumbnails. Relative to the folder the service is started from.</summary>
     [Required(AllowEmptyStrings = false)]
     public string DataPath { get; set; } = "data";
 
@@ -79,6 +79,30 @@ public sealed class ServiceOptions
     /// <summary>Minutes between two retention sweeps (expired tasks and orphan files).</summary>
     [Range(1, 10_080)]
     public int RetentionSweepMinutes { get; set; } = 10;
+
+    // Guards of the upload's disk and connections: a stalled body, too many uploads at once, a disk nearly full.
+
+    /// <summary>
+    /// Seconds an upload's body may send nothing (no byte of part headers, fields or image) before the
+    /// connection is closed and the partial upload file removed. The clock restarts on every chunk received.
+    /// </summary>
+    [Range(1, 3600)]
+    public int UploadIdleTimeoutSeconds { get; set; } = 30;
+
+    /// <summary>Uploads one client address may have in progress at once; beyond it, 429 rate_limited before the body is read. 0 turns the cap off.</summary>
+    [Range(0, 100_000)]
+    public int MaxConcurrentUploadsPerClient { get; set; } = 8;
+
+    /// <summary>Uploads in progress at once from all clients; beyond it, 503 too_many_uploads before the body is read. 0 turns the cap off.</summary>
+    [Range(0, 1_000_000)]
+    public int MaxConcurrentUploads { get; set; } = 64;
+
+    /// <summary>
+    /// Bytes to keep free in the data folder's file system (default 1 GiB): while an upload of its declared
+    /// size would leave less, uploads are refused with 503 storage_unavailable before the body is read. 0 turns the check off.
+    /// </summary>
+    [Range(0, long.MaxValue)]
+    public long MinFreeDiskBytes { get; set; } = 1024L * 1024 * 1024;
 
     /// <summary>
     /// Whether a task whose bytes and options match an earlier successful task reuses that thumbnail

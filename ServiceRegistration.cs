@@ -20,8 +20,25 @@ public static class ServiceRegistration
     /// <summary>Where the service listens when no address is configured (Urls, ASPNETCORE_URLS, ASPNETCORE_HTTP_PORTS, --urls).</summary>
     public const string DefaultUrl = "http://+:8000";
 
+    /// <summary>
+    /// The builder's options. The content root is the app's own folder, so appsettings.json and wwwroot/
+    /// are found next to ThumbnailApi.dll wherever the service is started from (a systemd unit without
+    /// WorkingDirectory starts it in /), unless the operator names one (--contentRoot, ASPNETCORE_CONTENTROOT).
+    /// The data folder stays relative to the working folder (<see cref="DataPath"/>). Settings are read once
+    /// and validated at start-up: watching appsettings files for changes would only cost start-up time.
+    /// </summary>
+    public static WebApplicationOptions BuilderOptions(string[] args) => new()
+    {
+        Args = [.. args, "--hostBuilder:reloadConfigOnChange=false"],
+        ContentRootPath = NamesContentRoot(args) ? null : AppContext.BaseDirectory,
+    };
+
     public static WebApplicationBuilder AddThumbnailApi(this WebApplicationBuilder builder)
     {
+        // `dotnet run` serves wwwroot/ from the project folder through the static web assets manifest, which
+        // ASP.NET Core reads by itself only in Development. A published app has no manifest: this does nothing there.
+        builder.WebHost.UseStaticWebAssets();
+
         if (!HasListenAddress(builder.Configuration))
         {
             builder.WebHost.UseUrls(DefaultUrl);
@@ -41,6 +58,7 @@ public static class ServiceRegistration
             kestrel.Limits.MaxRequestBodySize = DefaultBodyLimit;
             kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(15);
             kestrel.Limits.MinRequestBodyDataRate = new(bytesPerSecond: 1024, gracePeriod: TimeSpan.FromSeconds(10));
+            kestrel.ConfigureEndpointDefaults(listen => listen.UseJsonRejections()); // Kestrel's own 400/408/414/431/505 get the JSON body
         });
         services.Configure<ForwardedHeadersOptions>(forwarded =>
         {
@@ -58,8 +76,9 @@ public static class ServiceRegistration
         });
 
         services.AddSingleton(TimeProvider.System);
-        services.AddSingleton(provider => OpenDatabase(provider.GetRequiredService<IOptions<ServiceOptions>>().Value, builder.Environment));
-        services.AddSingleton(provider => new TaskFiles(DataPath(provider.GetRequiredService<IOptions<ServiceOptions>>().Value, builder.Environment)));
+        services.AddSingleton(provider => OpenDatabase(provider.GetRequiredService<IOptions<ServiceOptions>>().Value));
+        services.AddSingleton(provider => new TaskFiles(DataPath(provider.GetRequiredService<IOptions<ServiceOptions>>().Value)));
+        services.AddSingleton<DiskReserve>();
         services.AddSingleton<TaskStore>();
         services.AddSingleton<TaskQueue>();
         services.AddSingleton<DecodeMemoryBudget>();
@@ -78,6 +97,7 @@ public static class ServiceRegistration
         services.AddSingleton<RetentionSweep>();
         services.AddHostedService<RetentionService>();
         services.AddUploadRateLimit();
+        services.AddSingleton<UploadSlots>();
         builder.AddOperations();
         return builder;
     }
@@ -102,16 +122,21 @@ public static class ServiceRegistration
         || !string.IsNullOrWhiteSpace(configuration["https_ports"])
         || configuration.GetSection("Kestrel:Endpoints").Exists();
 
-    private static string DataPath(ServiceOptions options, IHostEnvironment environment) =>
-        Path.GetFullPath(options.DataPath, environment.ContentRootPath);
+    /// <summary>The data folder, relative to the folder the service is started from (the working folder), not to the app's.</summary>
+    private static string DataPath(ServiceOptions options) => Path.GetFullPath(options.DataPath);
+
+    private static bool NamesContentRoot(string[] args) =>
+        !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("ASPNETCORE_CONTENTROOT"))
+        || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("DOTNET_CONTENTROOT"))
+        || args.Any(arg => arg.TrimStart('-', '/').StartsWith("contentRoot", StringComparison.OrdinalIgnoreCase));
 
     /// <summary>
     /// Creates the data folder and brings the schema up to date before anything uses it. When storage
     /// cannot be used at start, the service still starts: the worker's recovery retries until it works.
     /// </summary>
-    private static Database OpenDatabase(ServiceOptions options, IHostEnvironment environment)
+    private static Database OpenDatabase(ServiceOptions options)
     {
-        var folder = DataPath(options, environment);
+        var folder = DataPath(options);
         var database = new Database(Path.Combine(folder, "thumbnails.db"));
         try
         {

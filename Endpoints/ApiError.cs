@@ -54,9 +54,17 @@ public static class ApiErrors
         Create(StatusCodes.Status503ServiceUnavailable, "storage_unavailable",
             "The service cannot store images right now (its disk is full or not writable). Try again later (see Retry-After).");
 
-    public static JsonHttpResult<ApiError> TooManyUploads(int retryAfterSeconds) =>
+    public static JsonHttpResult<ApiError> RateLimited(int retryAfterSeconds) =>
         Create(StatusCodes.Status429TooManyRequests, "rate_limited",
             $"Too many uploads from your address. Try again in {retryAfterSeconds} s (see Retry-After).");
+
+    public static JsonHttpResult<ApiError> UploadsInProgressFromClient(int max) =>
+        Create(StatusCodes.Status429TooManyRequests, "rate_limited",
+            $"Your address already has {max} uploads in progress, the most it may have at once. Wait for one to finish, then try again (see Retry-After).");
+
+    public static JsonHttpResult<ApiError> TooManyUploads(int max) =>
+        Create(StatusCodes.Status503ServiceUnavailable, "too_many_uploads",
+            $"The service is receiving {max} uploads at once, the most it takes. Try again in a few seconds (see Retry-After).");
 
     public static JsonHttpResult<ApiError> TaskNotFound(string taskId) =>
         Create(StatusCodes.Status404NotFound, "task_not_found", "No task has this id. Check the task_id you got when uploading.",

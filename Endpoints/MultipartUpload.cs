@@ -18,13 +18,14 @@ public sealed record UploadForm(string FileName, long Bytes, ImageFormat Format,
 public static class MultipartUpload
 {
     public const string ImageField = "image";
-    private const int MaxFields = 32;
+    /// <summary>Parts a form may have: the image and its options, with room to spare.</summary>
+    private const int MaxParts = 32;
     private const int MaxFieldLength = 1024;
     private const int MaxFileNameLength = 255;
 
-    /// <summary>Reads the form; on any problem returns the error to answer with instead.</summary>
+    /// <summary>Reads the form from <paramref name="body"/> (the request's body, perhaps wrapped); on any problem returns the error to answer with instead.</summary>
     public static async Task<(UploadForm? Form, JsonHttpResult<ApiError>? Error)> ReadAsync(
-        HttpRequest request, Func<Stream> createFile, long maxBytes, CancellationToken cancellation)
+        HttpRequest request, Stream body, Func<Stream> createFile, long maxBytes, CancellationToken cancellation)
     {
         if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var mediaType)
             || !mediaType.MediaType.Equals("multipart/form-data", StringComparison.OrdinalIgnoreCase))
@@ -40,7 +41,7 @@ public static class MultipartUpload
 
         try
         {
-            return await ReadSectionsAsync(new MultipartReader(boundary, request.Body), createFile, maxBytes, cancellation);
+            return await ReadSectionsAsync(new MultipartReader(boundary, body), createFile, maxBytes, cancellation);
         }
         catch (BadHttpRequestException problem) when (problem.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
@@ -60,10 +61,20 @@ public static class MultipartUpload
         var sections = 0;
         while (await reader.ReadNextSectionAsync(cancellation) is { } section)
         {
-            if (++sections > MaxFields || !ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition)
+            // Refused as soon as the part after the last allowed one begins: the rest of the body is not read.
+            if (++sections > MaxParts)
+            {
+                return (null, ApiErrors.MissingImage(
+                    $"The form has more than {MaxParts} parts; send at most {MaxParts} (the image and its options)."));
+            }
+
+            // A part that does not say what it is cannot be skipped silently: it may be the image.
+            if (!ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition)
                 || !disposition.DispositionType.Equals("form-data", StringComparison.OrdinalIgnoreCase))
             {
-                continue;
+                return (null, ApiErrors.MissingImage(
+                    $"Part {sections} of the form has no Content-Disposition header that can be read. Send each part with "
+                    + "'Content-Disposition: form-data; name=\"...\"', and the image's file name in quotes: filename=\"photo.jpg\"."));
             }
 
             var name = HeaderUtilities.RemoveQuotes(disposition.Name).Value ?? "";
@@ -172,8 +183,9 @@ public static class MultipartUpload
     }
 
     /// <summary>
-    /// The name shown back to the client: the last path segment, without control characters, at
-    /// most 255 characters. It is stored as data only and never becomes part of a file path.
+    /// The name shown back to the client: the last path segment, without control characters and
+    /// without characters that are invisible or reorder the text shown (<see cref="DisplayedText"/>),
+    /// at most 255 characters. It is stored as data only and never becomes part of a file path.
     /// </summary>
     public static string CleanFileName(ContentDispositionHeaderValue disposition)
     {
@@ -182,7 +194,7 @@ public static class MultipartUpload
                    ?? HeaderUtilities.RemoveQuotes(disposition.FileName).Value
                    ?? "").Replace("\\\"", "\"", StringComparison.Ordinal);
         var lastSegment = raw[(raw.LastIndexOfAny(['/', '\\']) + 1)..];
-        var clean = new string(lastSegment.Where(c => !char.IsControl(c)).ToArray()).Trim();
+        var clean = DisplayedText.WithoutHiddenCharacters(lastSegment).Trim();
         if (clean.Length > MaxFileNameLength)
         {
             var cut = MaxFileNameLength;

@@ -25,7 +25,8 @@ public static class ThumbnailEndpointDocs
             + $" With an `{IdempotentUpload.Header}` header, a retry with the same key, image and options within 24 hours "
             + $"gets the same task again (202, marked `{IdempotentUpload.ReplayedHeader}: true`) instead of a second one.")
         .ProducesApiError(StatusCodes.Status400BadRequest,
-            "`missing_image`: not multipart/form-data, no `image` part, an empty file or a cut-off body. "
+            "`missing_image`: not multipart/form-data, no `image` part, an empty file, a cut-off body, more than 32 parts "
+            + "or a part whose Content-Disposition cannot be read. "
             + $"`invalid_option`: a bad width, height, fit, format or `{IdempotentUpload.Header}` (`field` names it).")
         .ProducesApiError(StatusCodes.Status413PayloadTooLarge, "`file_too_large`: the upload is over the size limit.")
         .ProducesApiError(StatusCodes.Status415UnsupportedMediaType,
@@ -34,10 +35,13 @@ public static class ThumbnailEndpointDocs
             "`corrupt_image`: the header cannot be read. `image_too_large`: more pixels or frames than the limits allow (checked before decoding). "
             + $"`idempotency_key_reused`: the `{IdempotentUpload.Header}` was used in the last 24 hours for another image or other options.")
         .ProducesApiError(StatusCodes.Status429TooManyRequests,
-            "`rate_limited`: this client sent more uploads per minute than allowed. Retry after the seconds in `Retry-After`.")
+            "`rate_limited`: this client sent more uploads per minute than allowed, or already has as many uploads in progress "
+            + "as it may have at once. Retry after the seconds in `Retry-After`.")
         .ProducesApiError(StatusCodes.Status503ServiceUnavailable,
-            "`queue_full`: too many images wait for a worker; nothing was stored. `storage_unavailable`: the data folder cannot be "
-            + "written (disk full, read-only) or is not recovered yet; nothing was stored. Retry after the seconds in `Retry-After`.")
+            "`queue_full`: too many images wait for a worker; nothing was stored. `too_many_uploads`: the service is receiving as many "
+            + "uploads at once as it takes; the body was not read. `storage_unavailable`: the data folder cannot be "
+            + "written (disk full, read-only), has less free space than the service keeps in reserve, or is not recovered yet; "
+            + "nothing was stored. Retry after the seconds in `Retry-After`.")
         .ProducesApiError(StatusCodes.Status500InternalServerError, "`internal_error`: something unexpected; the detail is only in the service's log.")
         .AddOpenApiOperationTransformer((operation, _, _) =>
         {

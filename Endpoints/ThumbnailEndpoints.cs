@@ -17,6 +17,7 @@ public static class ThumbnailEndpoints
         api.MapPost("/", UploadEndpoint.HandleAsync)
             .RequireRateLimiting(UploadRateLimit.Policy)
             .AddEndpointFilter<UploadOutcomeFilter>()
+            .AddEndpointFilter<UploadSlotFilter>() // inside the outcome filter, so its refusals are counted
             .DescribeUpload();
         api.MapGet("/{taskId}", GetStatus).DescribeStatus();
         api.MapGet("/{taskId}/thumbnail", GetThumbnail).DescribeThumbnail();

@@ -11,7 +11,8 @@ namespace ThumbnailApi.Endpoints;
 /// POST an image: stream it to disk, check its header, record the task, queue its id, answer 202.
 /// The row is committed and the id queued before the answer; when the queue is full nothing is kept.
 /// When storage fails (disk full, folder not writable) the request ends in a 503 storage_unavailable
-/// from the error handler, and the upload file is removed: no row, no file.
+/// from the error handler, and the upload file is removed: no row, no file. While the disk's free
+/// space is under the reserve (<see cref="DiskReserve"/>), uploads get that 503 before the body is read.
 /// </summary>
 public static partial class UploadEndpoint
 {
@@ -24,6 +25,7 @@ public static partial class UploadEndpoint
         TaskFiles files,
         TaskQueue queue,
         StartupRecovery recovery,
+        DiskReserve reserve,
         IOptions<ServiceOptions> options,
         TimeProvider clock,
         ILoggerFactory loggers,
@@ -57,6 +59,11 @@ public static partial class UploadEndpoint
             return ApiErrors.FileTooLarge(settings.MaxUploadBytes);
         }
 
+        if (!reserve.HasRoomFor(request.ContentLength ?? 0))
+        {
+            return StorageUnavailable(context, settings);
+        }
+
         var (querySpec, queryError) = UploadOptions.Parse(request.Query, new Dictionary<string, string>());
         if (queryError is not null)
         {
@@ -71,10 +78,12 @@ public static partial class UploadEndpoint
         var id = TaskId.New();
         var accepted = false;
         using var digest = new UploadDigest();
+        using var body = new IdleUploadBody(
+            context, TimeSpan.FromSeconds(settings.UploadIdleTimeoutSeconds), clock, loggers.CreateLogger(typeof(UploadEndpoint)));
         try
         {
             var (form, formError) = await MultipartUpload.ReadAsync(
-                request, () => digest.Wrap(files.CreateUpload(id)), settings.MaxUploadBytes, cancellation);
+                request, body, () => digest.Wrap(files.CreateUpload(id)), settings.MaxUploadBytes, cancellation);
             if (form is null)
             {
                 return formError!;

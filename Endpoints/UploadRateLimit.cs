@@ -29,7 +29,7 @@ public static class UploadRateLimit
 
     private static RateLimitPartition<string> PartitionFor(HttpContext context, int perMinute) => perMinute == 0
         ? RateLimitPartition.GetNoLimiter("unlimited")
-        : RateLimitPartition.GetTokenBucketLimiter(context.Connection.RemoteIpAddress?.ToString() ?? "unknown", _ => new TokenBucketRateLimiterOptions
+        : RateLimitPartition.GetTokenBucketLimiter(ClientOf(context), _ => new TokenBucketRateLimiterOptions
         {
             TokenLimit = perMinute,
             TokensPerPeriod = 1,
@@ -38,12 +38,15 @@ public static class UploadRateLimit
             AutoReplenishment = true,
         });
 
+    /// <summary>The client's key for the per-client limits: the connection's address (X-Forwarded-For is not trusted).</summary>
+    public static string ClientOf(HttpContext context) => context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+
     private static async ValueTask WriteRejectionAsync(OnRejectedContext rejected, CancellationToken cancellation)
     {
         var seconds = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter)
             ? Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds))
             : 60;
         rejected.HttpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
-        await ApiErrors.TooManyUploads(seconds).ExecuteAsync(rejected.HttpContext);
+        await ApiErrors.RateLimited(seconds).ExecuteAsync(rejected.HttpContext);
     }
 }

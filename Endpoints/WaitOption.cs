@@ -7,7 +7,10 @@ public static class WaitOption
 {
     public const int MaxSeconds = 30;
 
-    /// <summary>No value means no wait; anything but a number from 0 to 30 is invalid.</summary>
+    /// <summary>
+    /// No value means no wait; anything but a plain decimal number from 0 to 30 is invalid. double.TryParse
+    /// accepts the symbols NaN and Infinity whatever the number style, so the range check must also reject them.
+    /// </summary>
     public static bool TryParse(string? text, out TimeSpan wait)
     {
         wait = TimeSpan.Zero;
@@ -16,7 +19,8 @@ public static class WaitOption
             return true;
         }
 
-        if (!double.TryParse(text.Trim(), NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var seconds) || seconds > MaxSeconds)
+        if (!double.TryParse(text.Trim(), NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var seconds)
+            || !double.IsFinite(seconds) || seconds is < 0 or > MaxSeconds)
         {
             return false;
         }

@@ -63,7 +63,10 @@ public static class ApiDocs
                 Title = "ThumbnailApi",
                 Version = "v1",
                 Description = "Upload an image, get a task id, poll the task until it is SUCCESS, download the thumbnail. "
-                              + "Every error is JSON: status, error_code (the HTTP status), code (snake_case) and message.",
+                              + "Every error is JSON: status, error_code (the HTTP status), code (snake_case) and message; also what the server "
+                              + "refuses before any endpoint: a malformed request (400 bad_request), headers that do not arrive in time "
+                              + "(408 request_timeout), a URL over 8 KB (414 url_too_long), headers over 32 KB (431 headers_too_large), "
+                              + "an HTTP version other than 1.x (505 http_version_not_supported).",
             };
             foreach (var (id, schema) in document.Components?.Schemas ?? new Dictionary<string, IOpenApiSchema>())
             {

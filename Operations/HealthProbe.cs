@@ -72,7 +72,8 @@ public static class HealthProbe
     {
         var environment = Environment.GetEnvironmentVariable("ASPNETCORE_ENVIRONMENT")
                           ?? Environment.GetEnvironmentVariable("DOTNET_ENVIRONMENT") ?? "Production";
-        var contentRoot = Directory.GetCurrentDirectory();
+        // The same appsettings.json the service reads: next to the app, unless a content root is named.
+        var contentRoot = ServiceRegistration.BuilderOptions(args).ContentRootPath ?? Directory.GetCurrentDirectory();
         return new ConfigurationBuilder()
             .AddEnvironmentVariables("ASPNETCORE_")
             .AddJsonFile(Path.Combine(contentRoot, "appsettings.json"), optional: true)

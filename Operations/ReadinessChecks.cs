@@ -27,9 +27,10 @@ public sealed class DatabaseCheck(TaskStore store) : IHealthCheck
 
 /// <summary>
 /// The data folder takes writes: a small file is created, flushed and deleted in the uploads and
-/// thumbnails folders at every check. Descriptions name the cause, never the path.
+/// thumbnails folders at every check, and its free space is not under the reserve (uploads are
+/// refused while it is). Descriptions name the cause, never the path.
 /// </summary>
-public sealed class DataFolderCheck(TaskFiles files) : IHealthCheck
+public sealed class DataFolderCheck(TaskFiles files, DiskReserve reserve) : IHealthCheck
 {
     private const int NoSpace = 28;       // ENOSPC
     private const int ReadOnlyFs = 30;    // EROFS
@@ -57,19 +58,28 @@ public sealed class DataFolderCheck(TaskFiles files) : IHealthCheck
             return HealthCheckResult.Unhealthy($"The data folder does not accept writes: {reason}.", data: FreeSpace());
         }
 
-        return HealthCheckResult.Healthy("The data folder accepts writes.", FreeSpace());
+        var space = FreeSpace();
+        return reserve.HasRoomFor(0)
+            ? HealthCheckResult.Healthy("The data folder accepts writes.", space)
+            : HealthCheckResult.Unhealthy(
+                "The data folder accepts writes, but its free space is under the reserve (min_free_bytes): uploads are refused with 503 until space is freed.",
+                data: space);
     }
 
     private Dictionary<string, object> FreeSpace()
     {
+        var data = new Dictionary<string, object>();
         try
         {
-            return new() { ["available_bytes"] = files.AvailableBytes() };
+            data["available_bytes"] = files.AvailableBytes();
         }
         catch (IOException)
         {
-            return [];
+            // Not measurable (the folder is gone): the write probe above already said why.
         }
+
+        data["min_free_bytes"] = reserve.ReserveBytes;
+        return data;
     }
 }
 

@@ -4,7 +4,7 @@ namespace ThumbnailApi.Operations;
 
 /// <summary>
 /// One log line per request: method, path, matched route, status and duration. No query string,
-/// headers or body. Probes and scrapes (/healthz, /readyz, /metrics) are logged at Debug.
+/// headers or body; line breaks and other control characters in the path are escaped (<see cref="LogText"/>). Probes and scrapes (/healthz, /readyz, /metrics) are logged at Debug.
 /// </summary>
 public sealed partial class RequestLog(RequestDelegate next, ILogger<RequestLog> logger)
 {
@@ -24,16 +24,17 @@ public sealed partial class RequestLog(RequestDelegate next, ILogger<RequestLog>
             var level = path is "/healthz" or "/readyz" or "/metrics" ? LogLevel.Debug : LogLevel.Information;
             if (logger.IsEnabled(level))
             {
-                var route = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "-";
-                var shownPath = path.Length > MaxPathLength ? path[..MaxPathLength] + "…" : path;
+                var route = LogText.Escape((context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "-");
+                var shownPath = LogText.Escape(path.Length > MaxPathLength ? path[..MaxPathLength] + "…" : path);
+                var method = LogText.Escape(request.Method);
                 var elapsedMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
                 if (context.RequestAborted.IsCancellationRequested)
                 {
-                    Abandoned(logger, level, request.Method, shownPath, route, context.Response.StatusCode, elapsedMs);
+                    Abandoned(logger, level, method, shownPath, route, context.Response.StatusCode, elapsedMs);
                 }
                 else
                 {
-                    Completed(logger, level, request.Method, shownPath, route, context.Response.StatusCode, elapsedMs);
+                    Completed(logger, level, method, shownPath, route, context.Response.StatusCode, elapsedMs);
                 }
             }
         }

@@ -17,7 +17,14 @@ public sealed class BurstTests
     {
         const int capacity = 25;
         using var service = new GatedService(
-            new Dictionary<string, string?> { ["ThumbnailApi:QueueCapacity"] = $"{capacity}", ["ThumbnailApi:WorkerCount"] = "1" });
+            new Dictionary<string, string?>
+            {
+                ["ThumbnailApi:QueueCapacity"] = $"{capacity}",
+                ["ThumbnailApi:WorkerCount"] = "1",
+                // All at once from one address: the caps on uploads in progress would answer first (UploadConcurrencyTests).
+                ["ThumbnailApi:MaxConcurrentUploadsPerClient"] = "0",
+                ["ThumbnailApi:MaxConcurrentUploads"] = "0",
+            });
         var client = service.Client;
         var files = new[] { "photo.jpg", "alpha.png", "photo.tif", "photo.bmp", "photo.gif", "photo.webp" };
 

@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using ThumbnailApi.Tests.Support;
 
 namespace ThumbnailApi.Tests;
@@ -130,5 +132,26 @@ public sealed class LongPollTests
 
         var body = await ErrorResponseTests.AssertErrorAsync(response, HttpStatusCode.BadRequest, "invalid_option");
         Assert.That(body.GetProperty("field").GetString(), Is.EqualTo("wait"));
+    }
+
+    [TestCase("NaN")]
+    [TestCase("nan")]
+    [TestCase("-Infinity")]
+    [TestCase("Infinity")]
+    [TestCase("%2BInfinity")]
+    [TestCase("%E2%88%9E")]
+    [TestCase("1e400")]
+    [TestCase("-0.5")]
+    public async Task A_wait_of_nan_infinity_or_a_negative_number_is_a_400_that_names_it_and_logs_no_error(string wait)
+    {
+        var logs = new CapturedLogs();
+        using var factory = new ThumbnailApiFactory(services: services => services.AddSingleton<ILoggerProvider>(logs));
+        using var client = factory.CreateApiClient();
+
+        using var response = await client.Http.GetAsync($"{ApiClient.Api}/{new string('a', 32)}?wait={wait}");
+
+        var body = await ErrorResponseTests.AssertErrorAsync(response, HttpStatusCode.BadRequest, "invalid_option");
+        Assert.That(body.GetProperty("field").GetString(), Is.EqualTo("wait"));
+        Assert.That(logs.Lines.Where(line => line.Level >= LogLevel.Error), Is.Empty);
     }
 }

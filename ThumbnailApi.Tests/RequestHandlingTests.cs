@@ -128,6 +128,79 @@ public sealed class RequestHandlingTests
         Assert.That(Directory.GetFiles(_factory.ThumbnailsPath).Select(Path.GetFileName), Has.All.Match("^[0-9a-f]{32}\\.(jpg|png|webp)$"));
     }
 
+    [TestCase("filename=\"\u202Egnp.exe\"", "gnp.exe")]
+    [TestCase("filename*=UTF-8''%E2%80%AEgnp.exe", "gnp.exe")]
+    [TestCase("filename=\"a\u202Ab\u202Bc\u202Cd\u202De\u2066f\u2067g\u2068h\u2069i.png\"", "abcdefghi.png")]
+    [TestCase("filename=\"\u200Ex\u200F\u061Cy\u200Bz\u2060\uFEFF\u00AD.png\"", "xyz.png")]
+    [TestCase("filename=\"line\u2028break\u2029.png\"", "linebreak.png")]
+    [TestCase("filename=\"\u3164\u115F.png\"", ".png")]
+    [TestCase("filename*=UTF-8''secret%F3%A0%81%A9%F3%A0%81%A7.png", "secret.png")]
+    [TestCase("filename=\"\u200Dx\u200D\u200D.png\"", "x.png")]
+    [TestCase("filename=\"\U0001F469\u200D\U0001F4BB.png\"", "\U0001F469\u200D\U0001F4BB.png")]
+    [TestCase("filename=\"\u0645\u06CC\u200C\u062E\u0648\u0627\u0647\u0645.png\"", "\u0645\u06CC\u200C\u062E\u0648\u0627\u0647\u0645.png")]
+    public async Task Bidirectional_and_invisible_format_characters_are_removed_from_the_file_name(string disposition, string expected)
+    {
+        var (status, accepted) = await PostRawAsync(Multipart((PartHead("image", disposition), TestImages.Bytes("photo.jpg"))));
+        Assert.That(status, Is.EqualTo(HttpStatusCode.Accepted), accepted.ToString());
+
+        var finished = await _client.WaitUntilFinishedAsync(accepted.GetProperty("task_id").GetString()!);
+
+        Assert.That(finished.GetProperty("image").GetProperty("name").GetString(), Is.EqualTo(expected));
+    }
+
+    [Test]
+    public async Task A_form_with_more_than_32_parts_is_a_400_that_says_so_not_that_the_image_is_missing()
+    {
+        var fields = Enumerable.Range(0, 32).Select(i => (PartHead($"note{i}", "x=\"y\""), "z"u8.ToArray()));
+        var body = Multipart([.. fields, (PartHead("image", "filename=\"photo.jpg\""), TestImages.Bytes("photo.jpg"))]);
+
+        var (status, json) = await PostRawAsync(body);
+
+        Assert.That(status, Is.EqualTo(HttpStatusCode.BadRequest), json.ToString());
+        Assert.That(json.GetProperty("code").GetString(), Is.EqualTo("missing_image"));
+        Assert.That(json.GetProperty("message").GetString(), Does.Contain("more than 32 parts").And.Not.Contain("No file part"));
+        Assert.That(await Eventually.TrueAsync(() => Directory.GetFiles(_factory.UploadsPath).Length == 0), Is.True, "nothing is kept");
+    }
+
+    [Test]
+    public async Task A_form_of_exactly_32_parts_with_the_image_last_is_accepted()
+    {
+        var fields = Enumerable.Range(0, 31).Select(i => (PartHead($"note{i}", "x=\"y\""), "z"u8.ToArray()));
+        var body = Multipart([.. fields, (PartHead("image", "filename=\"photo.jpg\""), TestImages.Bytes("photo.jpg"))]);
+
+        var (status, json) = await PostRawAsync(body);
+
+        Assert.That(status, Is.EqualTo(HttpStatusCode.Accepted), json.ToString());
+    }
+
+    [TestCase("filename*=UTF-8''%0d%0a", "image")]
+    [TestCase("filename*=UTF-8''%0d%0ainfo.png", "info.png")]
+    public async Task An_encoded_line_break_as_the_file_name_is_accepted_and_removed(string disposition, string expected)
+    {
+        var (status, accepted) = await PostRawAsync(Multipart((PartHead("image", disposition), TestImages.Bytes("photo.jpg"))));
+        Assert.That(status, Is.EqualTo(HttpStatusCode.Accepted), accepted.ToString());
+
+        var finished = await _client.WaitUntilFinishedAsync(accepted.GetProperty("task_id").GetString()!);
+
+        Assert.That(finished.GetProperty("image").GetProperty("name").GetString(), Is.EqualTo(expected));
+    }
+
+    [TestCase("Content-Disposition: form-data; name=\"image\"; filename=a b.jpg")]
+    [TestCase("Content-Disposition: form-data; name=\"image\"; filename=\"a\"b.jpg\"")]
+    [TestCase("Content-Disposition: form-data; name=\"image\";; filename=\"a.jpg\"")]
+    [TestCase("Content-Disposition: attachment; name=\"image\"; filename=\"a.jpg\"")]
+    [TestCase("Content-Type: image/jpeg")]
+    public async Task A_part_whose_content_disposition_cannot_be_read_is_a_400_that_says_so(string header)
+    {
+        var head = Encoding.UTF8.GetBytes($"--{Boundary}\r\n{header}\r\n\r\n");
+
+        var (status, json) = await PostRawAsync(Multipart((head, TestImages.Bytes("photo.jpg"))));
+
+        Assert.That(status, Is.EqualTo(HttpStatusCode.BadRequest), json.ToString());
+        Assert.That(json.GetProperty("code").GetString(), Is.EqualTo("missing_image"));
+        Assert.That(json.GetProperty("message").GetString(), Does.Contain("Part 1").And.Contain("Content-Disposition").And.Not.Contain("No file part"));
+    }
+
     [Test]
     public async Task A_file_name_of_ten_thousand_characters_is_cut_to_255()
     {

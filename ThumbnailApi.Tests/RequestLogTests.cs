@@ -32,9 +32,14 @@ public sealed class RequestLogTests
         using (await _client.PostFileAsync(TestImages.Path("disguised/text.jpg")))
         using (await _client.Http.GetAsync("/no/such/page"))
         using (await _client.Http.GetAsync("/healthz"))
+        using (await _client.Http.GetAsync($"{ApiClient.Api}/{ForgedLine}"))
+        using (await _client.Http.GetAsync($"/unknown{ForgedLine}%E2%80%A8%C2%85%7F%E2%80%AEtxt.exe"))
         {
         }
     }
+
+    /// <summary>A line break in the URL, followed by what would look like another log line.</summary>
+    private const string ForgedLine = "abc%0D%0Ainfo:%20ThumbnailApi.Fake%5B1%5D";
 
     [OneTimeTearDown]
     public void StopService()
@@ -65,6 +70,26 @@ public sealed class RequestLogTests
         Assert.That((notFound["StatusCode"], notFound["Route"]), Is.EqualTo((404, "-")));
         var probe = requests.Single(line => (string?)line["Path"] == "/healthz");
         Assert.That(probe.Level, Is.EqualTo(LogLevel.Debug), "probes do not flood the log");
+    }
+
+    [Test]
+    public void A_line_break_in_the_url_is_escaped_in_the_log_and_never_starts_a_line_of_its_own()
+    {
+        var logged = _logs.Lines.Where(line => line.Message.Contains("ThumbnailApi.Fake", StringComparison.Ordinal)).ToList();
+
+        Assert.That(logged, Is.Not.Empty, "the request is logged");
+        Assert.That(logged.Select(line => line.Message), Has.Some.Contains(@"/abc\r\ninfo: ThumbnailApi.Fake[1] (route"));
+        Assert.That(logged.Select(line => line.Message), Has.Some.Contains(@"[1]\u2028\u0085\u007F\u202Etxt.exe"));
+        // The service's own lines. (ASP.NET Core's routing logs the raw path at Debug; its categories stay at Warning in appsettings.json.)
+        foreach (var line in _logs.Lines.Where(line => line.Category.StartsWith("ThumbnailApi.", StringComparison.Ordinal)))
+        {
+            Assert.That(line.Message.Any(c => char.IsControl(c) || c is '\u2028' or '\u2029' or '\u202E'), Is.False, $"a control character in: {line}");
+            foreach (var (name, value) in line.State)
+            {
+                Assert.That(value is string text && text.Any(c => char.IsControl(c) || c is '\u2028' or '\u2029' or '\u202E'), Is.False,
+                    $"a control character in {name} of: {line}");
+            }
+        }
     }
 
     [Test]

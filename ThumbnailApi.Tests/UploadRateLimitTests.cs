@@ -36,7 +36,12 @@ public sealed class UploadRateLimitTests
     [Test]
     public async Task The_default_limit_lets_a_client_send_a_generous_burst()
     {
-        using var factory = new ThumbnailApiFactory();
+        // The default per-minute limit; the caps on uploads in progress at once are off (UploadConcurrencyTests).
+        using var factory = new ThumbnailApiFactory(new Dictionary<string, string?>
+        {
+            ["ThumbnailApi:MaxConcurrentUploadsPerClient"] = "0",
+            ["ThumbnailApi:MaxConcurrentUploads"] = "0",
+        });
         using var client = factory.CreateApiClient();
 
         var answers = await Task.WhenAll(Enumerable.Range(0, 100).Select(async _ =>

@@ -30,16 +30,17 @@ public sealed partial class ServiceProcess : IDisposable
     /// <summary>
     /// Starts the service and waits until it listens; throws (with its output) if it does not. With
     /// <paramref name="waitUntilListening"/> false it returns at once: for a start expected to crash.
+    /// It runs in <paramref name="workingDirectory"/>, by default the folder of <paramref name="serviceDll"/>.
     /// </summary>
     public static async Task<ServiceProcess> StartAsync(
         string serviceDll, string dataPath, IReadOnlyDictionary<string, string>? settings = null, TimeSpan? timeout = null,
-        bool waitUntilListening = true)
+        bool waitUntilListening = true, string? workingDirectory = null)
     {
         // The same dotnet host that runs this process (tests and tools run under it), else the one on PATH.
         var host = Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet" ? Environment.ProcessPath! : "dotnet";
         var start = new ProcessStartInfo(host)
         {
-            WorkingDirectory = Path.GetDirectoryName(serviceDll)!,
+            WorkingDirectory = workingDirectory ?? Path.GetDirectoryName(serviceDll)!,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
