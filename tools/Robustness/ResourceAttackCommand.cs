@@ -224,7 +224,7 @@ public static class ResourceAttackCommand
         var text = new StringBuilder();
         var peak = readings.MaxBy(r => r.Bytes);
         text.AppendLine(
-            $"  stalled uploads: {connections.Count} clients sent {Mb(options.StallBytes)} each of a {Mb(options.MaxUploadBytes - (1 << 20))} upload, " +
+            $"  stalled uploads: {connections.Count} clients sent {options.StallBytes:N0} bytes each of a {options.MaxUploadBytes - (1 << 20):N0}-byte upload, " +
             $"all sent {sentAt - start:F1} s after the start, then nothing for {options.StallObserveSeconds} s");
         text.AppendLine($"  uploads/: peak {Mb(peak.Bytes)} in {peak.Files} files at +{peak.At - start:F1} s");
         var marks = new[] { 1, 5, 10, 20, 30, 35, 40, 45, 60, 90 }.Where(m => m <= options.StallObserveSeconds + 1);
@@ -267,7 +267,7 @@ public static class ResourceAttackCommand
     private static string Table(List<CaseResult> results)
     {
         var table = new StringBuilder();
-        table.AppendLine("| case | bytes | N | upload answers | tasks | idle RSS | peak RSS | RSS back | CPU after end (busy for) | busy threads after end / max | normal JPEG p50 / max | /healthz max | broken |");
+        table.AppendLine("| case | bytes | N | upload answers | tasks | idle RSS | peak RSS | RSS back | CPU after end (busy for) | threads busy after end / max | normal JPEG p50 / max | /healthz max | broken |");
         table.AppendLine("|---|---:|---:|---|---|---:|---:|---|---|---|---|---:|---|");
         foreach (var r in results)
         {
@@ -583,7 +583,8 @@ public static class ResourceAttackCommand
             var samples = Monitor.Since(start);
             var last = Monitor.Last;
             var peak = Math.Max(samples.Count > 0 ? samples.Max(s => s.RssBytes) : 0, last?.PeakRssBytes ?? 0);
-            var peakAt = samples.Count > 0 ? samples.MaxBy(s => s.RssBytes).At : start;
+            var sampledPeak = samples.Count > 0 ? samples.Max(s => s.RssBytes) : 0;
+            var peakAt = samples.Count > 0 ? samples.First(s => s.RssBytes >= 0.99 * sampledPeak).At : start; // when it first came near the peak
             var afterEnd = samples.Where(s => s.At > end && s.At <= idle).ToList();
             var cpuAfter = Math.Max(0, Monitor.CpuAt(idle) - Monitor.CpuAt(end) - BaselineCores * (idle - end));
             var cpuAfterFirstTimeout = firstTimeout is { } t ? Math.Max(0, Monitor.CpuAt(idle) - Monitor.CpuAt(t) - BaselineCores * (idle - t)) : (double?)null;
@@ -678,7 +679,7 @@ public static class ResourceAttackCommand
                 $"; {o.SettleSeconds:F0} s after the end: {(settleSample == default || settleSample.At < end + o.SettleSeconds - 1 ? "(not waited)" : Mb(settleSample.RssBytes))}");
             details.AppendLine(
                 $"  CPU: {cpuTotal:F1} CPU-s in all; after the last task ended: {cpuAfter:F1} CPU-s, busy {idle - end:F1} s " +
-                $"(up to {busyAfter} threads busy; {busyMax} at most during the case)" +
+                $"(threads busy, >= 10% of a core: up to {busyAfter} after the end, {busyMax} during the case)" +
                 (cpuAfterFirstTimeout is { } f ? $"; after the first processing_timeout: {f:F1} CPU-s" : "") +
                 $" [normal-upload loop alone: {BaselineCores:F2} cores]");
             details.AppendLine(
@@ -705,6 +706,7 @@ public static class ResourceAttackCommand
         }
 
         private static string StallCell(string extra) =>
-            extra.Split('\n').FirstOrDefault(l => l.Contains("removed", StringComparison.Ordinal))?.Trim().Replace("|", "/", StringComparison.Ordinal) ?? "";
+            extra.Split('\n').FirstOrDefault(l => l.Contains("removed", StringComparison.Ordinal))?.Trim()
+                .Replace(" in uploads/", "", StringComparison.Ordinal).Replace("|", "/", StringComparison.Ordinal) ?? "";
     }
 }
