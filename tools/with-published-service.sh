@@ -2,7 +2,7 @@
 # Publishes the service (Release) into a temporary folder, builds tools/Robustness, and runs one of
 # its commands against the published ThumbnailApi.dll:
 #
-#     tools/with-published-service.sh burst|kill9|diskfull [--name value ...]
+#     tools/with-published-service.sh burst|kill9|diskfull|resources [--name value ...]
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 command="$1"

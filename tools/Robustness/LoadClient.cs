@@ -4,8 +4,8 @@ using System.Text.Json;
 
 namespace ThumbnailApi.Robustness;
 
-/// <summary>The answer to one upload: its status, the task id of a 202, and the error code and Retry-After of a refusal.</summary>
-public sealed record UploadResult(int Status, string? TaskId, string? Code, TimeSpan? RetryAfter, string? Failure);
+/// <summary>The answer to one upload: its status, the task id of a 202, and the error code, message and Retry-After of a refusal.</summary>
+public sealed record UploadResult(int Status, string? TaskId, string? Code, TimeSpan? RetryAfter, string? Failure, string? Message = null);
 
 /// <summary>A client of a running service: upload, poll to the end, download.</summary>
 public sealed class LoadClient(Uri baseAddress) : IDisposable
@@ -28,14 +28,26 @@ public sealed class LoadClient(Uri baseAddress) : IDisposable
         try
         {
             using var response = await _http.PostAsync($"{Api}/", form);
-            var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+            var text = await response.Content.ReadAsStringAsync();
+            JsonElement body;
+            try
+            {
+                body = JsonDocument.Parse(text).RootElement;
+            }
+            catch (JsonException)
+            {
+                return new UploadResult((int)response.StatusCode, null, null, response.Headers.RetryAfter?.Delta,
+                                        $"not a JSON body ({text.Length} characters)");
+            }
+
             return new UploadResult((int)response.StatusCode,
                 body.TryGetProperty("task_id", out var id) && response.StatusCode == HttpStatusCode.Accepted ? id.GetString() : null,
                 body.TryGetProperty("code", out var code) ? code.GetString() : null,
                 response.Headers.RetryAfter?.Delta,
-                null);
+                null,
+                body.TryGetProperty("message", out var message) ? message.GetString() : null);
         }
-        catch (HttpRequestException problem)
+        catch (Exception problem) when (problem is HttpRequestException or TaskCanceledException)
         {
             return new UploadResult(0, null, null, null, problem.Message);
         }
@@ -84,6 +96,55 @@ public sealed class LoadClient(Uri baseAddress) : IDisposable
         }
 
         return last;
+    }
+
+    /// <summary>
+    /// Long-polls one task (<c>?wait=</c>, at most 30 s a request) until it leaves PENDING or
+    /// <paramref name="deadline"/> passes. Returns the last HTTP status (0: unreachable) and body.
+    /// </summary>
+    public async Task<(int Status, JsonElement? Body)> FollowAsync(string taskId, TimeSpan deadline)
+    {
+        var until = DateTime.UtcNow + deadline;
+        (int Status, JsonElement? Body) last = (0, null);
+        var unreachableSince = (DateTime?)null;
+        while (DateTime.UtcNow < until && (unreachableSince is null || DateTime.UtcNow - unreachableSince < TimeSpan.FromSeconds(10)))
+        {
+            var wait = Math.Clamp((int)(until - DateTime.UtcNow).TotalSeconds, 1, 30);
+            try
+            {
+                using var response = await _http.GetAsync($"{Api}/{taskId}?wait={wait}");
+                var text = await response.Content.ReadAsStringAsync();
+                last = ((int)response.StatusCode, text.Length > 0 ? JsonDocument.Parse(text).RootElement.Clone() : null);
+                unreachableSince = null;
+                if (response.StatusCode != HttpStatusCode.OK
+                    || last.Body?.GetProperty("task_status").GetString() != "PENDING")
+                {
+                    return last;
+                }
+            }
+            catch (Exception problem) when (problem is HttpRequestException or TaskCanceledException or JsonException)
+            {
+                last = (0, null);
+                unreachableSince ??= DateTime.UtcNow; // given up on after 10 s: the service is gone
+                await Task.Delay(200);
+            }
+        }
+
+        return last;
+    }
+
+    /// <summary>The status code of a GET (0: unreachable), for probes such as /healthz.</summary>
+    public async Task<int> GetStatusAsync(string path)
+    {
+        try
+        {
+            using var response = await _http.GetAsync(path);
+            return (int)response.StatusCode;
+        }
+        catch (Exception problem) when (problem is HttpRequestException or TaskCanceledException)
+        {
+            return 0;
+        }
     }
 
     public async Task<(HttpStatusCode Status, string? ContentType, byte[] Bytes)> DownloadAsync(string taskId)

@@ -9,6 +9,8 @@ using ThumbnailApi.Robustness;
 //   kill9  --service DLL --images DIR [--uploads N] [--rounds R]  SIGKILL mid-load, restart, nothing lost
 //   diskfull --service DLL --images DIR --data DIR --grow CMD     fill the disk under a real process, then grow it
 //   scancost --width W --height H --scans N [--max-scans M]      what one hostile progressive JPEG costs the pipeline
+//   resources --service DLL --images DIR [--cases a,b] [--quick] [--list] [--setting Key=Value ...]
+//                                                    issue 11's CPU, memory and stalled-upload attacks, one process per case
 var arguments = Arguments.Parse(args.Skip(1));
 return args.FirstOrDefault() switch
 {
@@ -18,11 +20,12 @@ return args.FirstOrDefault() switch
     "kill9" => await KillNineCommand.RunAsync(arguments),
     "diskfull" => await DiskFullCommand.RunAsync(arguments),
     "scancost" => ScanCostCommand.Run(arguments),
+    "resources" => await ResourceAttackCommand.RunAsync(arguments),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Robustness fuzz|replay|burst|kill9|diskfull|scancost --name value ... (see Program.cs)");
+    Console.Error.WriteLine("usage: Robustness fuzz|replay|burst|kill9|diskfull|scancost|resources --name value ... (see Program.cs)");
     return 2;
 }
