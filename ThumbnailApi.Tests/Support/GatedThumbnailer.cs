@@ -6,6 +6,7 @@ namespace ThumbnailApi.Tests.Support;
 public sealed class GatedThumbnailer(IThumbnailer inner) : IThumbnailer, IDisposable
 {
     private readonly SemaphoreSlim _entered = new(0);
+    private int _enteredCount;
     private readonly ManualResetEventSlim _gate = new(false);
 
     public GatedThumbnailer()
@@ -15,6 +16,7 @@ public sealed class GatedThumbnailer(IThumbnailer inner) : IThumbnailer, IDispos
 
     public EncodedThumbnail Create(Stream input, ThumbnailSpec spec, long reservedBytes = long.MaxValue, CancellationToken cancellation = default)
     {
+        Interlocked.Increment(ref _enteredCount);
         _entered.Release();
         _gate.Wait(TimeSpan.FromSeconds(60));
         return inner.Create(input, spec, reservedBytes, cancellation);
@@ -28,6 +30,9 @@ public sealed class GatedThumbnailer(IThumbnailer inner) : IThumbnailer, IDispos
             Assert.Fail("No worker reached the thumbnailer in time.");
         }
     }
+
+    /// <summary>Calls that have reached the gate so far.</summary>
+    public int Entered => Volatile.Read(ref _enteredCount);
 
     public void Open() => _gate.Set();
 
