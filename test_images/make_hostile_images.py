@@ -529,6 +529,15 @@ write_resource("tiff-10000x10000-jpeg-strip.tif",
                "flat blocks (libjpeg buffers every coefficient: 200 MB, then a 100 MB strip and a 400 MB raster)",
                MEMORY_EXPECT)
 
+# A progressive JPEG within Skia's 100-scan give-up but over the default MaxJpegScans: with the limit
+# raised, libjpeg spends seconds absorbing its scans inside one call, which only the decoder's
+# stream ending at the deadline can stop (the decode cancellation test).
+write_resource("jpeg-progressive-10000x10000-90-scans.jpg", progressive_scans_jpeg(10000, 10000, 89),
+               "progressive JPEG 10000x10000 grey with 1 DC scan and 89 repeated AC scans (90 scans, under "
+               "Skia's give-up at 100); several seconds of libjpeg's scan pass when MaxJpegScans allows it",
+               "422 image_too_large with the default MaxJpegScans (50); with a higher limit, decoded and "
+               "stopped within a fraction of a second of its deadline")
+
 # Page chains. LibTiff.NET counts directories in a signed 16-bit number, so 65 535 pages are -1,
 # 65 536 are 0, 70 000 are 4 464 and 100 000 are -31 072. A page after the first is an empty directory: 2 bytes of entry count (0) and 4 of next
 # offset, 6 bytes a page (the 8.7 million pages in 50 MB are made by tools/resource-attack.sh
