@@ -96,6 +96,7 @@ public static class ServiceRegistration
         services.AddSingleton<RetentionPolicy>();
         services.AddSingleton<RetentionSweep>();
         services.AddHostedService<RetentionService>();
+        services.AddHostedService<MemoryTrimmer>();
         services.AddUploadRateLimit();
         services.AddSingleton<UploadSlots>();
         builder.AddOperations();

@@ -98,8 +98,9 @@ public static partial class UploadEndpoint
             ImageInspection inspection;
             try
             {
-                // Reading the header holds the file in memory: that memory comes out of the decoding budget too.
-                using var probeMemory = await memory.ReserveAsync(HeaderProbe.ProbeMemoryBytes(form.Format, form.Bytes), cancellation);
+                // Reading the header holds the file in memory: that memory comes out of the decoding budget too
+                // (ahead of tasks waiting for a big decode to end, when it fits: the check takes milliseconds).
+                using var probeMemory = await memory.ReserveAsync(HeaderProbe.ProbeMemoryBytes(form.Format, form.Bytes), cancellation, aheadOfWaiting: true);
                 using var upload = files.OpenUpload(id);
                 inspection = HeaderProbe.Inspect(upload, spec, settings.ImagingLimits, cancellation);
             }

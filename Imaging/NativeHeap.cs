@@ -32,6 +32,30 @@ internal static partial class NativeHeap
         }
     }
 
+    /// <summary>
+    /// Asks glibc to give the free pages of its heap back to the system (malloc_trim); elsewhere does
+    /// nothing. For when the service goes idle after a spike.
+    /// </summary>
+    public static void ReturnFreePages()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        try
+        {
+            _ = TrimHeap(0);
+        }
+        catch (Exception problem) when (problem is DllNotFoundException or EntryPointNotFoundException)
+        {
+            // Not glibc: nothing to ask.
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "malloc_trim")]
+    private static partial int TrimHeap(nuint pad);
+
     [LibraryImport("libc", EntryPoint = "mallopt")]
     private static partial int SetMallocOption(int option, int value);
 }

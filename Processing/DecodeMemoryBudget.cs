@@ -6,8 +6,10 @@ namespace ThumbnailApi.Processing;
 /// The memory all decoding may use at once (<see cref="ServiceOptions.MaxDecodeMemoryBytes"/>),
 /// shared by the workers and by the header checks of uploads. Before it reads a file, a task reserves
 /// what the header said it will need, and waits while the budget is taken; reservations are granted
-/// in the order they were asked for, so a big image is not starved by a stream of small ones. A
-/// reservation larger than the whole budget is cut to the budget: it then runs alone.
+/// in the order they were asked for, so a big image is not starved by a stream of small ones. An
+/// upload's header check (small, and over in milliseconds) may go ahead of waiting tasks when it fits
+/// in what is free, so an upload does not wait for a big decode to finish. A reservation larger than
+/// the whole budget is cut to the budget: it then runs alone.
 /// </summary>
 public sealed class DecodeMemoryBudget(IOptions<ServiceOptions> options)
 {
@@ -43,15 +45,16 @@ public sealed class DecodeMemoryBudget(IOptions<ServiceOptions> options)
 
     /// <summary>
     /// Reserves <paramref name="bytes"/> (at most <see cref="Capacity"/>), waiting until they are free
-    /// and every earlier request was served. Dispose the lease to give them back.
+    /// and every earlier request was served (unless <paramref name="aheadOfWaiting"/> and they are free
+    /// now). Dispose the lease to give them back.
     /// </summary>
-    public ValueTask<Lease> ReserveAsync(long bytes, CancellationToken cancellation)
+    public ValueTask<Lease> ReserveAsync(long bytes, CancellationToken cancellation, bool aheadOfWaiting = false)
     {
         var amount = Math.Clamp(bytes, 0, Capacity);
         Waiter waiter;
         lock (_lock)
         {
-            if (_waiters.Count == 0 && _reserved + amount <= Capacity)
+            if ((_waiters.Count == 0 || aheadOfWaiting) && _reserved + amount <= Capacity)
             {
                 _reserved += amount;
                 return ValueTask.FromResult(new Lease(this, amount));

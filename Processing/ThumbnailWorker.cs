@@ -244,14 +244,17 @@ public sealed class ThumbnailWorker(
     }
 
     /// <summary>
-    /// Runs the pipeline on the thread pool under the deadline. At the deadline the pipeline is
+    /// Runs the pipeline on its own thread under the deadline. At the deadline the pipeline is
     /// cancelled and the worker waits until it has really stopped (every decoder checks every few
     /// rows), so the worker count bounds the decoding that goes on at once; then the task fails.
     /// </summary>
     private async Task<EncodedThumbnail> RunUnderDeadlineAsync(TaskRecord task, ThumbnailSpec spec, long reservedBytes)
     {
         using var deadline = new CancellationTokenSource(_options.ProcessingTimeout, clock);
-        var work = Task.Run(() => thumbnailer.Create(files.OpenUpload(task.Id), spec, reservedBytes, deadline.Token), CancellationToken.None);
+        // A thread of its own, not the thread pool's: decoding holds a core for seconds, and on a small
+        // machine the pool's few threads must stay free to answer requests (/healthz, uploads).
+        var work = Task.Factory.StartNew(() => thumbnailer.Create(files.OpenUpload(task.Id), spec, reservedBytes, deadline.Token),
+            CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         try
         {
             return await work.WaitAsync(_options.ProcessingTimeout, clock);

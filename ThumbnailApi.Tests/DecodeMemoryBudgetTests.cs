@@ -44,6 +44,20 @@ public sealed class DecodeMemoryBudgetTests
     }
 
     [Test]
+    public async Task A_header_check_that_fits_in_what_is_free_goes_ahead_of_a_task_waiting_for_more()
+    {
+        var budget = Budget(100 * MiB);
+        using var held = await budget.ReserveAsync(50 * MiB, CancellationToken.None);
+        var waitingTask = budget.ReserveAsync(80 * MiB, CancellationToken.None).AsTask();
+
+        var check = budget.ReserveAsync(20 * MiB, CancellationToken.None, aheadOfWaiting: true).AsTask();
+
+        Assert.That(check.IsCompletedSuccessfully, Is.True);
+        Assert.That(waitingTask.IsCompleted, Is.False);
+        check.Result.Dispose();
+    }
+
+    [Test]
     public async Task A_reservation_larger_than_the_budget_is_cut_to_the_budget_and_runs_alone()
     {
         var budget = Budget(100 * MiB);

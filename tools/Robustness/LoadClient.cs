@@ -7,16 +7,45 @@ namespace ThumbnailApi.Robustness;
 /// <summary>The answer to one upload: its status, the task id of a 202, and the error code, message and Retry-After of a refusal.</summary>
 public sealed record UploadResult(int Status, string? TaskId, string? Code, TimeSpan? RetryAfter, string? Failure, string? Message = null);
 
-/// <summary>A client of a running service: upload, poll to the end, download.</summary>
-public sealed class LoadClient(Uri baseAddress) : IDisposable
+/// <summary>
+/// A client of a running service: upload, poll to the end, download. With <paramref name="localAddress"/>
+/// its connections come from that address (say 127.0.0.2, to be another client than 127.0.0.1 to the
+/// service's per-client limits).
+/// </summary>
+public sealed class LoadClient(Uri baseAddress, IPAddress? localAddress = null) : IDisposable
 {
     private const string Api = "/api/v1/thumbnail_generator";
 
-    private readonly HttpClient _http = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(1) })
+    private readonly HttpClient _http = new(Handler(localAddress))
     {
         BaseAddress = baseAddress,
         Timeout = TimeSpan.FromMinutes(5),
     };
+
+    private static SocketsHttpHandler Handler(IPAddress? localAddress)
+    {
+        var handler = new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(1) };
+        if (localAddress is not null)
+        {
+            handler.ConnectCallback = async (context, cancellation) =>
+            {
+                var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { NoDelay = true };
+                try
+                {
+                    socket.Bind(new IPEndPoint(localAddress, 0));
+                    await socket.ConnectAsync(context.DnsEndPoint, cancellation);
+                    return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            };
+        }
+
+        return handler;
+    }
 
     /// <summary>Uploads one file; a broken connection (the service was killed) is a result too, not an exception.</summary>
     public async Task<UploadResult> UploadAsync(byte[] bytes, string fileName)

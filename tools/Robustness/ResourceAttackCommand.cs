@@ -1,3 +1,4 @@
+using System.Net;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -441,7 +442,10 @@ public static class ResourceAttackCommand
             Data = data;
             Monitor = new ProcessMonitor(service.Id, Clock, options.KillAboveMb * 1024 * 1024);
             Client = new LoadClient(service.BaseAddress);
-            Normal = new NormalUploads(Client, File.ReadAllBytes(Path.Combine(options.Images, "photo.jpg")), Clock);
+            // The normal uploads come from another loopback address: another client, as a real one would be,
+            // so the attackers' per-client limits (rate, uploads in progress) do not count them.
+            NormalClient = new LoadClient(service.BaseAddress, IPAddress.Parse("127.0.0.2"));
+            Normal = new NormalUploads(NormalClient, File.ReadAllBytes(Path.Combine(options.Images, "photo.jpg")), Clock);
         }
 
         public Stopwatch Clock { get; } = Stopwatch.StartNew();
@@ -453,6 +457,8 @@ public static class ResourceAttackCommand
         public ProcessMonitor Monitor { get; }
 
         public LoadClient Client { get; }
+
+        public LoadClient NormalClient { get; }
 
         public NormalUploads Normal { get; }
 
@@ -701,6 +707,7 @@ public static class ResourceAttackCommand
             _health.Cancel();
             Monitor.Dispose();
             Client.Dispose();
+            NormalClient.Dispose();
             Service.Dispose();
             TempFolder.Delete(Data);
         }

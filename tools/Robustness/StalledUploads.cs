@@ -80,7 +80,10 @@ public sealed class StalledUploads(Uri service, string uploadsFolder, Stopwatch 
         await Task.WhenAll(sending);
     }
 
-    /// <summary>Bytes and files in uploads/ now.</summary>
+    /// <summary>
+    /// Bytes and files in uploads/ now, counting only files of a megabyte or more: the stalled uploads,
+    /// not the normal uploads that come and go meanwhile.
+    /// </summary>
     public FolderReading Read()
     {
         long bytes = 0;
@@ -91,8 +94,12 @@ public sealed class StalledUploads(Uri service, string uploadsFolder, Stopwatch 
             {
                 try
                 {
-                    bytes += new FileInfo(path).Length;
-                    files++;
+                    var length = new FileInfo(path).Length;
+                    if (length >= 1 << 20)
+                    {
+                        bytes += length;
+                        files++;
+                    }
                 }
                 catch (IOException)
                 {
