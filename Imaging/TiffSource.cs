@@ -121,10 +121,13 @@ internal sealed partial class TiffSource : SourceImage
         return Math.Min(Math.Min(Environment.ProcessorCount, affordable), blockRows);
     }
 
+    /// <summary>LibTiff.NET's buffers are managed arrays, collected in batches: garbage not yet collected, measured at up to ~10 MB.</summary>
+    private const long ManagedSlackBytes = 16L * 1024 * 1024;
+
     protected override long DecoderWorkingBytes(ResizePlan plan)
     {
         var readers = _layout.ReadsRows ? _layout.RowReaderBytes : LaneCount() * _layout.LaneBytes;
-        return _layout.DirectoryBytes + readers + ShrunkBytes(Header.Width, Header.Height, plan);
+        return _layout.DirectoryBytes + readers + ManagedSlackBytes + ShrunkBytes(Header.Width, Header.Height, plan);
     }
 
     public override ScaledBitmap DecodeShrunk(int minWidth, int minHeight, CancellationToken cancellation) =>
