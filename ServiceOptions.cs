@@ -8,6 +8,19 @@ public sealed class ServiceOptions
 {
     public const string Section = "ThumbnailApi";
 
+    /// <summary>
+    /// Where task rows live: <c>sqlite</c> (the default: a file in <see cref="DataPath"/>, one process) or
+    /// <c>postgres</c> (a PostgreSQL database at ConnectionStrings:Tasks, shared by several instances).
+    /// </summary>
+    public TaskStoreKind Store { get; set; } = TaskStoreKind.Sqlite;
+
+    /// <summary>
+    /// Seconds a worker's claim on a task holds without a heartbeat (heartbeats come every third of
+    /// it). When an instance dies, its tasks go back to the queue this long after its last heartbeat.
+    /// </summary>
+    [Range(3, 3600)]
+    public int LeaseSeconds { get; set; } = 15;
+
     /// <summary>Folder for the SQLite database, uploads waiting to be processed, and thumbnails. Relative to the folder the service is started from.</summary>
     [Required(AllowEmptyStrings = false)]
     public string DataPath { get; set; } = "data";
@@ -118,4 +131,16 @@ public sealed class ServiceOptions
     };
 
     public TimeSpan ProcessingTimeout => TimeSpan.FromSeconds(ProcessingTimeoutSeconds);
+
+    public TimeSpan Lease => TimeSpan.FromSeconds(LeaseSeconds);
+}
+
+/// <summary>The databases task rows can live in.</summary>
+public enum TaskStoreKind
+{
+    /// <summary>A SQLite file in the data folder: one process, nothing to set up.</summary>
+    Sqlite,
+
+    /// <summary>A PostgreSQL database shared by several instances (ConnectionStrings:Tasks).</summary>
+    Postgres,
 }

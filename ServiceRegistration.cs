@@ -76,11 +76,20 @@ public static class ServiceRegistration
         });
 
         services.AddSingleton(TimeProvider.System);
-        services.AddSingleton(provider => OpenDatabase(provider.GetRequiredService<IOptions<ServiceOptions>>().Value));
+        services.AddTaskStore(builder.Configuration, DataPath);
         services.AddSingleton(provider => new TaskFiles(DataPath(provider.GetRequiredService<IOptions<ServiceOptions>>().Value)));
         services.AddSingleton<DiskReserve>();
-        services.AddSingleton<TaskStore>();
-        services.AddSingleton<TaskQueue>();
+        services.AddSingleton<TaskLeases>();
+        if (StoreRegistration.SharedByInstances(builder.Configuration))
+        {
+            services.AddSingleton<ITaskFeed, ClaimTaskFeed>(); // what feeds the workers is a claim from the shared database
+        }
+        else
+        {
+            services.AddSingleton<ITaskFeed, ChannelTaskFeed>(); // one process: a bounded channel handed to the workers
+        }
+
+        services.AddHostedService<AbandonedTaskReaper>();
         services.AddSingleton<DecodeMemoryBudget>();
         services.AddSingleton<StartupRecovery>();
         services.AddOptions<TestHookOptions>()
@@ -130,25 +139,4 @@ public static class ServiceRegistration
         !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("ASPNETCORE_CONTENTROOT"))
         || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("DOTNET_CONTENTROOT"))
         || args.Any(arg => arg.TrimStart('-', '/').StartsWith("contentRoot", StringComparison.OrdinalIgnoreCase));
-
-    /// <summary>
-    /// Creates the data folder and brings the schema up to date before anything uses it. When storage
-    /// cannot be used at start, the service still starts: the worker's recovery retries until it works.
-    /// </summary>
-    private static Database OpenDatabase(ServiceOptions options)
-    {
-        var folder = DataPath(options);
-        var database = new Database(Path.Combine(folder, "thumbnails.db"));
-        try
-        {
-            Directory.CreateDirectory(folder);
-            database.Migrate();
-        }
-        catch (Exception problem) when (StorageUnavailableException.Matches(problem))
-        {
-            // Logged and retried by ThumbnailWorker's start-up recovery.
-        }
-
-        return database;
-    }
 }

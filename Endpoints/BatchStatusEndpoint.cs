@@ -11,8 +11,8 @@ public static class BatchStatusEndpoint
 {
     public const int MaxIds = 100;
 
-    public static Results<Ok<BatchStatusResponse>, JsonHttpResult<ApiError>> Handle(
-        string? ids, HttpRequest request, TaskStore store, RetentionPolicy retention)
+    public static async Task<Results<Ok<BatchStatusResponse>, JsonHttpResult<ApiError>>> HandleAsync(
+        string? ids, HttpRequest request, ITaskStore store, RetentionPolicy retention)
     {
         // "?ids=a,b&ids=c" arrives joined by commas as well.
         var asked = (ids ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
@@ -25,7 +25,7 @@ public static class BatchStatusEndpoint
         var wanted = asked.Select(raw => TaskId.TryParse(raw, out var id) ? (Raw: raw, Id: id) : (Raw: raw, Id: null))
             .DistinctBy(entry => entry.Id ?? entry.Raw)
             .ToList();
-        var found = store.FindMany(wanted.Where(entry => entry.Id is not null).Select(entry => entry.Id!).ToArray())
+        var found = (await store.FindManyAsync(wanted.Where(entry => entry.Id is not null).Select(entry => entry.Id!).ToArray()))
             .ToDictionary(task => task.Id, StringComparer.Ordinal);
 
         var tasks = new List<TaskStatusResponse>();

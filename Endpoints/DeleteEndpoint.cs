@@ -1,25 +1,24 @@
 using ThumbnailApi.Persistence;
-using ThumbnailApi.Processing;
 
 namespace ThumbnailApi.Endpoints;
 
 /// <summary>
-/// <c>DELETE …/{task_id}</c>: removes the task's row, upload and thumbnail, and wakes anyone waiting
-/// for it. Safe while a worker processes it: the worker's SUCCESS/FAILED no longer matches a row, so
-/// it discards its result and removes the thumbnail it wrote.
+/// <c>DELETE …/{task_id}</c>: removes the task's row, upload and thumbnail; the store announces it,
+/// so anyone waiting for the task, on any instance, is answered. Safe while a worker (on any
+/// instance) processes it: the worker's SUCCESS/FAILED no longer matches a row, so it discards its
+/// result and removes the thumbnail it wrote, which carries its own lease token.
 /// </summary>
 public static partial class DeleteEndpoint
 {
-    public static Results<NoContent, JsonHttpResult<ApiError>> Handle(
-        string taskId, TaskStore store, TaskFiles files, TaskCompletionSignals completions, ILoggerFactory loggers)
+    public static async Task<Results<NoContent, JsonHttpResult<ApiError>>> HandleAsync(
+        string taskId, ITaskStore store, TaskFiles files, ILoggerFactory loggers)
     {
-        if (!TaskId.TryParse(taskId, out var id) || store.DeleteTask(id) is not { } task)
+        if (!TaskId.TryParse(taskId, out var id) || await store.DeleteTaskAsync(id) is not { } task)
         {
             return ApiErrors.TaskNotFound(taskId);
         }
 
-        files.DeleteAll(id);
-        completions.Raise(id);
+        files.DeleteTaskFiles(task);
         Deleted(loggers.CreateLogger(typeof(DeleteEndpoint)), id, task.State);
         return TypedResults.NoContent();
     }

@@ -20,10 +20,10 @@ public static class ThumbnailEndpoints
             .AddEndpointFilter<UploadSlotFilter>() // inside the outcome filter, so its refusals are counted
             .DescribeUpload();
         api.MapGet("/{taskId}", GetStatus).DescribeStatus();
-        api.MapGet("/{taskId}/thumbnail", GetThumbnail).DescribeThumbnail();
+        api.MapGet("/{taskId}/thumbnail", GetThumbnailAsync).DescribeThumbnail();
 
-        api.MapGet("/", BatchStatusEndpoint.Handle).DescribeBatchStatus();
-        api.MapDelete("/{taskId}", DeleteEndpoint.Handle).DescribeDelete();
+        api.MapGet("/", BatchStatusEndpoint.HandleAsync).DescribeBatchStatus();
+        api.MapDelete("/{taskId}", DeleteEndpoint.HandleAsync).DescribeDelete();
         return routes;
     }
 
@@ -41,10 +41,10 @@ public static class ThumbnailEndpoints
             : ApiErrors.TaskNotFound(taskId);
     }
 
-    public static Results<FileStreamHttpResult, JsonHttpResult<ApiError>> GetThumbnail(
-        string taskId, HttpResponse response, TaskStore store, TaskFiles files)
+    public static async Task<Results<FileStreamHttpResult, JsonHttpResult<ApiError>>> GetThumbnailAsync(
+        string taskId, HttpResponse response, ITaskStore store, TaskFiles files)
     {
-        if (!TaskId.TryParse(taskId, out var id) || store.Find(id) is not { } task)
+        if (!TaskId.TryParse(taskId, out var id) || await store.FindAsync(id) is not { } task)
         {
             return ApiErrors.TaskNotFound(taskId);
         }
@@ -57,7 +57,7 @@ public static class ThumbnailEndpoints
         FileStream stream;
         try
         {
-            stream = files.OpenThumbnail(id, TaskFiles.ExtensionFor(task.ThumbnailType));
+            stream = files.OpenThumbnail(id, task.LeaseToken, TaskFiles.ExtensionFor(task.ThumbnailType));
         }
         catch (FileNotFoundException)
         {

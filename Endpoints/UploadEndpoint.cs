@@ -21,9 +21,9 @@ public static partial class UploadEndpoint
 
     public static async Task<Results<Accepted<UploadAccepted>, JsonHttpResult<ApiError>>> HandleAsync(
         HttpContext context,
-        TaskStore store,
+        ITaskStore store,
         TaskFiles files,
-        TaskQueue queue,
+        ITaskFeed feed,
         StartupRecovery recovery,
         DiskReserve reserve,
         IOptions<ServiceOptions> options,
@@ -49,7 +49,7 @@ public static partial class UploadEndpoint
         }
 
         var keysValidSince = IdempotentUpload.KeysValidSince(clock);
-        if (queue.IsFull && (idempotencyKey is null || store.FindByIdempotencyKey(idempotencyKey, keysValidSince) is null))
+        if (!await feed.HasRoomAsync() && (idempotencyKey is null || await store.FindByIdempotencyKeyAsync(idempotencyKey, keysValidSince) is null))
         {
             return QueueFull(context, settings);
         }
@@ -132,17 +132,17 @@ public static partial class UploadEndpoint
             };
             if (idempotencyKey is null)
             {
-                store.InsertQueued(task);
+                await store.InsertQueuedAsync(task);
             }
-            else if (store.InsertQueuedUnlessKeyTaken(task, keysValidSince) is { } earlier)
+            else if (await store.InsertQueuedUnlessKeyTakenAsync(task, keysValidSince) is { } earlier)
             {
                 // A retry (or a concurrent twin) of an upload that already has a task: this copy is dropped.
                 return earlier.RequestHash == task.RequestHash ? IdempotentUpload.Replay(context, earlier.Id) : ApiErrors.IdempotencyKeyReused();
             }
 
-            if (!queue.TryEnqueue(id))
+            if (!feed.Offer(id))
             {
-                store.Delete(id);
+                await store.RemoveUnqueuedAsync(id);
                 return QueueFull(context, settings);
             }
 

@@ -4,24 +4,14 @@ using ThumbnailApi.Processing;
 
 namespace ThumbnailApi.Operations;
 
-/// <summary>The database answers a query on the tasks table and would take a write.</summary>
-public sealed class DatabaseCheck(TaskStore store) : IHealthCheck
+/// <summary>The database answers a query on the tasks table and would take a write (the store says how it tells).</summary>
+public sealed class DatabaseCheck(ITaskStore store) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
-        try
-        {
-            var unfinished = await Task.Run(() =>
-            {
-                store.ProbeWritable();
-                return store.CountUnfinished();
-            }, cancellationToken).WaitAsync(cancellationToken);
-            return HealthCheckResult.Healthy("The database answers.", new Dictionary<string, object> { ["unfinished_tasks"] = unfinished });
-        }
-        catch (Microsoft.Data.Sqlite.SqliteException problem)
-        {
-            return HealthCheckResult.Unhealthy($"The database does not answer (SQLite error {problem.SqliteErrorCode}).");
-        }
+        var health = await Task.Run(() => store.CheckHealthAsync(cancellationToken), cancellationToken).WaitAsync(cancellationToken);
+        var data = health.UnfinishedTasks is { } unfinished ? new Dictionary<string, object> { ["unfinished_tasks"] = unfinished } : [];
+        return health.Healthy ? HealthCheckResult.Healthy(health.Description, data) : HealthCheckResult.Unhealthy(health.Description, data: data);
     }
 }
 
@@ -113,12 +103,12 @@ public sealed class WorkersCheck(WorkerActivity workers, DecodeMemoryBudget memo
 }
 
 /// <summary>The queue has room for another upload.</summary>
-public sealed class QueueCheck(TaskQueue queue) : IHealthCheck
+public sealed class QueueCheck(ITaskFeed queue) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
-        var data = new Dictionary<string, object> { ["depth"] = queue.Count, ["capacity"] = queue.Capacity };
-        return Task.FromResult(queue.IsFull
+        var data = new Dictionary<string, object> { ["depth"] = queue.Depth, ["capacity"] = queue.Capacity };
+        return Task.FromResult(queue.Depth >= queue.Capacity
             ? HealthCheckResult.Unhealthy("The queue is full: uploads are refused with 503 until workers catch up.", data: data)
             : HealthCheckResult.Healthy("The queue has room.", data));
     }

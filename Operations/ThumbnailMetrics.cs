@@ -26,7 +26,7 @@ public sealed class ThumbnailMetrics
     private readonly Histogram<double> _processing;
     private readonly Histogram<double> _endToEnd;
 
-    public ThumbnailMetrics(IMeterFactory meters, TaskQueue queue, WorkerActivity workers, DecodeMemoryBudget memory, TimeProvider clock)
+    public ThumbnailMetrics(IMeterFactory meters, ITaskFeed queue, WorkerActivity workers, DecodeMemoryBudget memory, TimeProvider clock)
     {
         _clock = clock;
         var meter = meters.Create(MeterName);
@@ -42,7 +42,7 @@ public sealed class ThumbnailMetrics
         _queueWait = meter.CreateHistogram("thumbnail.queue.wait", "s", "From upload to a worker taking the task.", advice: buckets);
         _processing = meter.CreateHistogram("thumbnail.processing", "s", "From a worker taking the task to its end (decode, resize, encode, save).", advice: buckets);
         _endToEnd = meter.CreateHistogram("thumbnail.end_to_end", "s", "From upload to the task's end.", advice: buckets);
-        meter.CreateObservableGauge("thumbnail.queue.depth", () => queue.Count, "{task}", "Tasks waiting in the queue for a worker.");
+        meter.CreateObservableGauge("thumbnail.queue.depth", () => queue.Depth, "{task}", "Tasks waiting in the queue for a worker (with PostgreSQL: in every instance, as last counted).");
         meter.CreateObservableGauge("thumbnail.queue.capacity", () => queue.Capacity, "{task}", "Tasks the queue holds before uploads get 503.");
         meter.CreateObservableGauge("thumbnail.workers.busy", () => workers.Busy, "{worker}", "Workers making a thumbnail right now.");
         meter.CreateObservableGauge("thumbnail.workers.alive", () => workers.Alive, "{worker}", "Worker loops running.");

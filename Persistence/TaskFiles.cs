@@ -2,7 +2,10 @@ namespace ThumbnailApi.Persistence;
 
 /// <summary>
 /// The files of a task under the data folder: <c>uploads/{id}</c> until it is processed and
-/// <c>thumbnails/{id}.{ext}</c> after. Paths are built from validated ids only, never from user input.
+/// <c>thumbnails/{id}.{lease token}.{ext}</c> after (tasks finished before leases existed:
+/// <c>thumbnails/{id}.{ext}</c>). The lease token in the name means a worker that lost its claim, and
+/// whose result is fenced out, can only ever write or delete its own file, never the one the new
+/// owner made. Paths are built from validated ids and tokens only, never from user input.
 /// </summary>
 public sealed class TaskFiles
 {
@@ -62,9 +65,9 @@ public sealed class TaskFiles
     /// Writes the thumbnail to a temporary name and renames it, so a reader never sees half a file.
     /// When the write fails (disk full), the half-written temporary file is removed.
     /// </summary>
-    public void SaveThumbnail(string id, string extension, byte[] bytes)
+    public void SaveThumbnail(string id, string? leaseToken, string extension, byte[] bytes)
     {
-        var path = ThumbnailPath(id, extension);
+        var path = ThumbnailPath(id, leaseToken, extension);
         var partial = path + PartialSuffix;
         try
         {
@@ -83,44 +86,22 @@ public sealed class TaskFiles
         }
     }
 
-    public FileStream OpenThumbnail(string id, string extension) =>
-        new(ThumbnailPath(id, extension), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 0, FileOptions.Asynchronous);
+    public FileStream OpenThumbnail(string id, string? leaseToken, string extension) =>
+        new(ThumbnailPath(id, leaseToken, extension), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 0, FileOptions.Asynchronous);
 
-    public void DeleteThumbnail(string id, string extension) => File.Delete(ThumbnailPath(id, extension));
+    public void DeleteThumbnail(string id, string? leaseToken, string extension) => File.Delete(ThumbnailPath(id, leaseToken, extension));
 
     /// <summary>A finished thumbnail's bytes, or null when it is gone (deleted or expired meanwhile).</summary>
-    public byte[]? ReadThumbnail(string id, string extension)
+    public byte[]? ReadThumbnail(string id, string? leaseToken, string extension)
     {
         try
         {
-            return File.ReadAllBytes(ThumbnailPath(id, extension));
+            return File.ReadAllBytes(ThumbnailPath(id, leaseToken, extension));
         }
         catch (FileNotFoundException)
         {
             return null;
         }
-    }
-
-    /// <summary>Removes uploads no unfinished task needs and half-written thumbnails left by a crash.</summary>
-    public int DeleteOrphans(IReadOnlySet<string> unfinished)
-    {
-        var removed = 0;
-        foreach (var path in Directory.EnumerateFiles(Uploads))
-        {
-            if (!unfinished.Contains(Path.GetFileName(path)))
-            {
-                File.Delete(path);
-                removed++;
-            }
-        }
-
-        foreach (var path in Directory.EnumerateFiles(Thumbnails, "*" + PartialSuffix))
-        {
-            File.Delete(path);
-            removed++;
-        }
-
-        return removed;
     }
 
     /// <summary>
@@ -146,34 +127,35 @@ public sealed class TaskFiles
         }
     }
 
-    /// <summary>Deletes everything a task may have on disk: its upload and its thumbnail in any format.</summary>
-    public void DeleteAll(string id)
+    /// <summary>Deletes what a (deleted or expired) task has on disk: its upload and its thumbnail. Files of claims it lost are the sweep's.</summary>
+    public void DeleteTaskFiles(TaskRecord task)
     {
-        DeleteUpload(id);
+        DeleteUpload(task.Id);
         foreach (var extension in ThumbnailExtensions)
         {
-            DeleteThumbnail(id, extension);
+            DeleteThumbnail(task.Id, task.LeaseToken, extension);
         }
     }
 
-    /// <summary>Every upload, thumbnail and half-written thumbnail named by a task id, with its last write time.</summary>
+    /// <summary>Every upload, thumbnail and half-written thumbnail named by a task id, with its lease token and last write time.</summary>
     public IEnumerable<TaskFile> EnumerateTaskFiles()
     {
         foreach (var file in new DirectoryInfo(Uploads).EnumerateFiles())
         {
             if (TaskId.TryParse(file.Name, out var id) && id == file.Name)
             {
-                yield return new TaskFile(id, TaskFileKind.Upload, file.FullName, file.LastWriteTimeUtc);
+                yield return new TaskFile(id, null, TaskFileKind.Upload, file.FullName, file.LastWriteTimeUtc);
             }
         }
 
         foreach (var file in new DirectoryInfo(Thumbnails).EnumerateFiles())
         {
             var partial = file.Name.EndsWith(PartialSuffix, StringComparison.Ordinal);
-            var name = file.Name.Split('.')[0];
-            if (TaskId.TryParse(name, out var id) && id == name)
+            var parts = file.Name.Split('.');
+            if (TaskId.TryParse(parts[0], out var id) && id == parts[0])
             {
-                yield return new TaskFile(id, partial ? TaskFileKind.PartialThumbnail : TaskFileKind.Thumbnail, file.FullName, file.LastWriteTimeUtc);
+                var token = parts.Length >= 3 && IsToken(parts[1]) ? parts[1] : null;
+                yield return new TaskFile(id, token, partial ? TaskFileKind.PartialThumbnail : TaskFileKind.Thumbnail, file.FullName, file.LastWriteTimeUtc);
             }
         }
     }
@@ -205,7 +187,11 @@ public sealed class TaskFiles
 
     private string UploadPath(string id) => Path.Combine(Uploads, Checked(id));
 
-    private string ThumbnailPath(string id, string extension) => Path.Combine(Thumbnails, $"{Checked(id)}.{extension}");
+    private string ThumbnailPath(string id, string? leaseToken, string extension) => Path.Combine(Thumbnails, leaseToken is null
+        ? $"{Checked(id)}.{extension}"
+        : IsToken(leaseToken) ? $"{Checked(id)}.{leaseToken}.{extension}" : throw new ArgumentException("Not a lease token.", nameof(leaseToken)));
+
+    private static bool IsToken(string text) => text.Length is > 0 and <= 32 && text.All(char.IsAsciiHexDigitLower);
 
     private static string Checked(string id) =>
         TaskId.TryParse(id, out var valid) && valid == id ? id : throw new ArgumentException("Not a task id.", nameof(id));
@@ -218,5 +204,5 @@ public enum TaskFileKind
     PartialThumbnail,
 }
 
-/// <summary>A file in the data folder that belongs to a task (by its name).</summary>
-public sealed record TaskFile(string TaskId, TaskFileKind Kind, string Path, DateTime LastWriteUtc);
+/// <summary>A file in the data folder that belongs to a task (by its name), and the claim that wrote it (thumbnails).</summary>
+public sealed record TaskFile(string TaskId, string? LeaseToken, TaskFileKind Kind, string Path, DateTime LastWriteUtc);

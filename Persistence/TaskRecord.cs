@@ -32,6 +32,15 @@ public sealed class TaskRecord
 
     /// <summary>Memory making the thumbnail needs at most, from the header at upload; null for tasks from before it was recorded.</summary>
     public long? MemoryBytes { get; init; }
+
+    /// <summary>The instance holding the current claim (or the last one, once finished).</summary>
+    public string? LeaseOwner { get; init; }
+
+    /// <summary>The current (or last) claim's token: fences its writes and names its thumbnail file.</summary>
+    public string? LeaseToken { get; init; }
+
+    /// <summary>Until when the claim holds without a heartbeat (Unix ms); null when not claimed.</summary>
+    public long? LeaseExpiresAt { get; init; }
     public string? RequestHash { get; init; }
 
     public bool IsFinished => State is TaskState.Succeeded or TaskState.Failed;

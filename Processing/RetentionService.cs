@@ -1,5 +1,5 @@
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
+using ThumbnailApi.Persistence;
 
 namespace ThumbnailApi.Processing;
 
@@ -17,7 +17,7 @@ public sealed partial class RetentionService(
         {
             do
             {
-                SweepOnce(stoppingToken);
+                await SweepOnceAsync(stoppingToken);
             }
             while (await timer.WaitForNextTickAsync(stoppingToken));
         }
@@ -26,17 +26,17 @@ public sealed partial class RetentionService(
         }
     }
 
-    private void SweepOnce(CancellationToken stoppingToken)
+    private async Task SweepOnceAsync(CancellationToken stoppingToken)
     {
         try
         {
-            var result = sweep.Run(stoppingToken);
-            if (result.ExpiredTasks > 0 || result.OrphanFiles > 0)
+            var result = await sweep.RunAsync(stoppingToken);
+            if (result is not null && (result.ExpiredTasks > 0 || result.OrphanFiles > 0))
             {
                 Swept(logger, result.ExpiredTasks, result.OrphanFiles);
             }
         }
-        catch (Exception problem) when (problem is SqliteException or IOException or UnauthorizedAccessException)
+        catch (Exception problem) when (StorageUnavailableException.Matches(problem))
         {
             // A busy database or an unreadable file: try again at the next sweep, keep the service running.
             SweepFailed(logger, problem);

@@ -4,27 +4,36 @@ namespace ThumbnailApi.Processing;
 
 /// <summary>
 /// One retention pass: removes finished tasks older than the retention age with their files, then
-/// files no task needs (left by a crash). Works in batches of <see cref="BatchSize"/>, each one short
-/// statement, so uploads and workers never wait long for the database.
+/// files no task needs (left by a crash, or by a claim that lost its lease). Works in batches of
+/// <see cref="BatchSize"/>, each one short statement, so uploads and workers never wait long for the
+/// database. With several instances, one sweeps at a time (the store hands out the turn).
 /// </summary>
-public sealed class RetentionSweep(TaskStore store, TaskFiles files, RetentionPolicy policy, TimeProvider clock)
+public sealed class RetentionSweep(ITaskStore store, TaskFiles files, RetentionPolicy policy, TimeProvider clock)
 {
     public const int BatchSize = 100;
 
     /// <summary>
     /// A file must be untouched this long before it counts as an orphan. An upload being streamed is
-    /// written to at least every ~80 s (Kestrel's minimum data rate), so it is never taken for one.
+    /// written to at least every 30 s (the idle-upload rule), and on a shared folder another instance
+    /// writes its upload before its row: neither is ever taken for one.
     /// </summary>
     public static readonly TimeSpan OrphanGracePeriod = TimeSpan.FromHours(1);
 
-    public SweepResult Run(CancellationToken cancellation)
+    /// <summary>The pass, or nothing (null) when another instance is sweeping now.</summary>
+    public async Task<SweepResult?> RunAsync(CancellationToken cancellation)
     {
-        var expired = DeleteExpiredTasks(cancellation);
-        var orphans = DeleteOrphanFiles(cancellation);
+        await using var turn = await store.TryTakeSweeperTurnAsync();
+        if (turn is null)
+        {
+            return null;
+        }
+
+        var expired = await DeleteExpiredTasksAsync(cancellation);
+        var orphans = await DeleteOrphanFilesAsync(cancellation);
         return new SweepResult(expired, orphans);
     }
 
-    private int DeleteExpiredTasks(CancellationToken cancellation)
+    private async Task<int> DeleteExpiredTasksAsync(CancellationToken cancellation)
     {
         if (policy.Age is not { } age)
         {
@@ -35,10 +44,10 @@ public sealed class RetentionSweep(TaskStore store, TaskFiles files, RetentionPo
         var removed = 0;
         while (!cancellation.IsCancellationRequested)
         {
-            var batch = store.DeleteFinishedBefore(finishedBefore, BatchSize);
+            var batch = await store.DeleteFinishedBeforeAsync(finishedBefore, BatchSize);
             foreach (var task in batch)
             {
-                files.DeleteAll(task.Id);
+                files.DeleteTaskFiles(task);
             }
 
             removed += batch.Count;
@@ -51,7 +60,7 @@ public sealed class RetentionSweep(TaskStore store, TaskFiles files, RetentionPo
         return removed;
     }
 
-    private int DeleteOrphanFiles(CancellationToken cancellation)
+    private async Task<int> DeleteOrphanFilesAsync(CancellationToken cancellation)
     {
         var untouchedSince = (clock.GetUtcNow() - OrphanGracePeriod).UtcDateTime;
         var removed = 0;
@@ -62,8 +71,8 @@ public sealed class RetentionSweep(TaskStore store, TaskFiles files, RetentionPo
                 break;
             }
 
-            var states = store.StatesOf(batch.Select(file => file.TaskId).Distinct().ToArray());
-            foreach (var file in batch.Where(file => IsOrphan(file, states.GetValueOrDefault(file.TaskId))))
+            var owners = await store.FileOwnersAsync(batch.Select(file => file.TaskId).Distinct().ToArray());
+            foreach (var file in batch.Where(file => IsOrphan(file, owners.GetValueOrDefault(file.TaskId))))
             {
                 TaskFiles.Delete(file);
                 removed++;
@@ -75,12 +84,13 @@ public sealed class RetentionSweep(TaskStore store, TaskFiles files, RetentionPo
 
     /// <summary>
     /// An upload is needed only by an unfinished task (the worker deletes it after finishing); a
-    /// thumbnail by any task; a half-written thumbnail this old by nobody.
+    /// thumbnail by its task, if the claim that wrote it is the task's last one (a claim that lost its
+    /// lease leaves a file of its own token behind); a half-written thumbnail this old by nobody.
     /// </summary>
-    private static bool IsOrphan(TaskFile file, string? state) => file.Kind switch
+    private static bool IsOrphan(TaskFile file, TaskFileOwner? owner) => file.Kind switch
     {
-        TaskFileKind.Upload => state is null or TaskState.Succeeded or TaskState.Failed,
-        TaskFileKind.Thumbnail => state is null,
+        TaskFileKind.Upload => owner is null || owner.State is TaskState.Succeeded or TaskState.Failed,
+        TaskFileKind.Thumbnail => owner is null || (file.LeaseToken is not null && file.LeaseToken != owner.LeaseToken),
         _ => true,
     };
 }

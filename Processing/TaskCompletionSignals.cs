@@ -1,18 +1,28 @@
 using Microsoft.Extensions.Options;
+using ThumbnailApi.Persistence;
 
 namespace ThumbnailApi.Processing;
 
 /// <summary>
-/// One completion signal per task that someone is waiting for (<c>GET …/{id}?wait=N</c>). The worker
-/// raises it right after it commits SUCCESS or FAILED, and so does DELETE. A signal exists only while
-/// it has waiters: it is made by the first and removed by the last. Waiting costs a task, not a thread.
+/// One completion signal per task that someone is waiting for (<c>GET …/{id}?wait=N</c>). It is
+/// raised by the store's announcement that the task reached SUCCESS or FAILED or was deleted, on
+/// whatever instance that happened; when announcements may have been lost (a listener reconnected),
+/// every signal is raised, so no waiter sleeps past its result. A signal exists only while it has
+/// waiters: it is made by the first and removed by the last. Waiting costs a task, not a thread.
 /// </summary>
-public sealed class TaskCompletionSignals(IOptions<ServiceOptions> options)
+public sealed class TaskCompletionSignals
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<string, Signal> _signals = new(StringComparer.Ordinal);
-    private readonly int _maxWaiters = options.Value.LongPollMaxWaiters;
+    private readonly int _maxWaiters;
     private int _waiters;
+
+    public TaskCompletionSignals(IOptions<ServiceOptions> options, TaskEvents events)
+    {
+        _maxWaiters = options.Value.LongPollMaxWaiters;
+        events.Finished += Raise;
+        events.Missed += RaiseAll;
+    }
 
     /// <summary>Requests waiting right now.</summary>
     public int WaiterCount
@@ -75,6 +85,22 @@ public sealed class TaskCompletionSignals(IOptions<ServiceOptions> options)
 
         // Continuations run on the thread pool (RunContinuationsAsynchronously), never on the worker's thread.
         raised?.Completion.TrySetResult();
+    }
+
+    /// <summary>Wakes every waiter: each reads its task again, and waits again if it is still pending.</summary>
+    public void RaiseAll()
+    {
+        List<Signal> raised;
+        lock (_lock)
+        {
+            raised = [.. _signals.Values];
+            _signals.Clear();
+        }
+
+        foreach (var signal in raised)
+        {
+            signal.Completion.TrySetResult();
+        }
     }
 
     private void Leave(string taskId, Signal signal)

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
 using ThumbnailApi.Imaging;
@@ -8,25 +7,26 @@ using ThumbnailApi.Persistence;
 namespace ThumbnailApi.Processing;
 
 /// <summary>
-/// Drains the queue with <see cref="ServiceOptions.WorkerCount"/> concurrent workers. Each task is
-/// claimed atomically, thumbnailed under a deadline, saved, and marked SUCCESS or FAILED with a
-/// code; nothing that happens to one task can stop the others. Before the server takes requests,
-/// unfinished tasks from an earlier run are put back in the queue. When the data folder or the
-/// database cannot be used (disk full, read-only), the worker does not stop: recovery is retried
-/// until it works, and a task that storage failed goes back to the queue, its attempt not counted.
+/// Runs <see cref="ServiceOptions.WorkerCount"/> concurrent workers that take tasks from the
+/// <see cref="ITaskFeed"/>, each claimed under a lease kept alive by heartbeats, thumbnailed under a
+/// deadline, saved, and marked SUCCESS or FAILED with a code; nothing that happens to one task can
+/// stop the others, and every write that finishes a task is fenced by its lease. Before the server
+/// takes requests, claims a dead process left are put back in the queue. When the data folder or the
+/// database cannot be used (disk full, read-only, server down), the worker does not stop: recovery is
+/// retried until it works, and a task that storage failed goes back to the queue, its attempt not counted.
 /// </summary>
 public sealed class ThumbnailWorker(
-    TaskQueue queue,
-    Database database,
-    TaskStore store,
+    ITaskFeed feed,
+    ITaskStore store,
     TaskFiles files,
     StartupRecovery recovery,
+    InstanceIdentity instance,
+    TaskLeases leases,
     IThumbnailer thumbnailer,
     IOptions<ServiceOptions> options,
     TimeProvider clock,
     WorkerActivity activity,
     ThumbnailMetrics metrics,
-    TaskCompletionSignals completions,
     DecodeMemoryBudget memory,
     ILogger<ThumbnailWorker> logger) : BackgroundService, IHostedLifecycleService
 {
@@ -34,38 +34,35 @@ public sealed class ThumbnailWorker(
         "Processing this image stopped the service several times, so it was given up. The file is probably damaged; try another one.";
 
     private readonly ServiceOptions _options = options.Value;
-    private IReadOnlyList<string> _recovered = [];
     private CancellationToken _stopping;
 
     private TimeSpan RetryDelay => TimeSpan.FromSeconds(_options.RetryAfterSeconds);
 
-    /// <summary>Runs before the web server starts, so no upload can race with recovery.</summary>
-    public Task StartingAsync(CancellationToken cancellationToken)
-    {
-        TryRecover();
-        return Task.CompletedTask;
-    }
+    /// <summary>Runs before the web server starts, so uploads are taken only once the schema is current.</summary>
+    public async Task StartingAsync(CancellationToken cancellationToken) => await TryRecoverAsync(cancellationToken);
 
     /// <summary>
-    /// Brings the schema up to date, fails tasks that used up their attempts, re-queues the rest and
-    /// removes orphan files. False (and logged) when storage cannot be used; uploads wait for it.
+    /// Brings the schema up to date, fails claims that used up their attempts, re-queues the other
+    /// abandoned ones and takes up the queue. False (and logged) when storage cannot be used; uploads
+    /// wait for it. Files no task needs are left to the retention sweep, which waits for them to be
+    /// an hour old: with a shared folder, a file this instance does not know may be another
+    /// instance's upload between its write and its row.
     /// </summary>
-    private bool TryRecover()
+    private async Task<bool> TryRecoverAsync(CancellationToken cancellation)
     {
         try
         {
-            database.Migrate();
             files.EnsureFolders();
-            var recovered = store.RecoverUnfinished(_options.MaxAttempts, CrashedMessage);
+            await store.MigrateAsync(cancellation);
+            var recovered = await store.RequeueAbandonedAsync(instance.Id, _options.MaxAttempts, CrashedMessage);
             foreach (var id in recovered.GivenUp)
             {
                 WorkerLog.GaveUp(logger, id, _options.MaxAttempts);
                 metrics.TaskGivenUp("processing_crashed");
             }
 
-            var orphans = files.DeleteOrphans(store.UnfinishedIds());
-            WorkerLog.Recovered(logger, recovered.Requeued.Count, recovered.GivenUp.Count, orphans);
-            _recovered = recovered.Requeued;
+            await feed.StartAsync(cancellation);
+            WorkerLog.Recovered(logger, recovered.Requeued.Count, recovered.GivenUp.Count);
             recovery.MarkComplete();
             return true;
         }
@@ -81,7 +78,7 @@ public sealed class ThumbnailWorker(
         _stopping = stoppingToken;
         try
         {
-            while (!recovery.IsComplete && !TryRecover())
+            while (!recovery.IsComplete && !await TryRecoverAsync(stoppingToken))
             {
                 await Task.Delay(RetryDelay, clock, stoppingToken);
             }
@@ -94,104 +91,92 @@ public sealed class ThumbnailWorker(
         var workers = Enumerable.Range(0, _options.WorkerCount)
             .Select(_ => Task.Run(() => DrainAsync(stoppingToken), CancellationToken.None))
             .ToArray();
-        try
-        {
-            foreach (var id in _recovered)
-            {
-                await queue.EnqueueAsync(id, stoppingToken);
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            // Shutting down: the rest are still queued in the database and come back at the next start.
-        }
-
         await Task.WhenAll(workers);
     }
 
     private async Task DrainAsync(CancellationToken stoppingToken)
     {
         using var alive = activity.LoopRunning();
-        try
+        while (!stoppingToken.IsCancellationRequested)
         {
-            await foreach (var id in queue.ReadAllAsync(stoppingToken))
+            ClaimedTask claimed;
+            try
             {
-                // In-flight work is not cancelled by shutdown: it finishes, or stays claimed and is recovered.
-                await ProcessAsync(id);
+                claimed = await feed.NextAsync(stoppingToken);
             }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (StorageUnavailableException problem)
+            {
+                WorkerLog.ClaimFailed(logger, _options.RetryAfterSeconds, problem);
+                await Task.Delay(RetryDelay, clock, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                continue;
+            }
+
+            // In-flight work is not cancelled by shutdown: it finishes, or its lease runs out and another start takes it.
+            await ProcessAsync(claimed.Task, claimed.Lease);
         }
     }
 
-    private async Task ProcessAsync(string id)
+    private async Task ProcessAsync(TaskRecord task, TaskLease lease)
     {
-        TaskRecord? task;
-        try
-        {
-            task = store.TryClaim(id);
-        }
-        catch (Exception problem) when (StorageUnavailableException.Matches(problem))
-        {
-            WorkerLog.StorageUnavailable(logger, id, _options.RetryAfterSeconds, problem);
-            _ = RequeueWhenStorageWorksAsync(id, claimedAttempt: null);
-            return;
-        }
-
-        if (task is null)
-        {
-            return;
-        }
-
+        var id = task.Id;
         using var busy = activity.Working();
+        await using var keeper = new LeaseKeeper(store, id, lease, leases, clock);
         metrics.TaskStarted(task);
         WorkerLog.Started(logger, id, task.Attempts, task.InputFormat, task.InputWidth, task.InputHeight);
         var started = clock.GetTimestamp();
         try
         {
-            var thumbnail = TwinThumbnail(task) ?? await MakeThumbnailAsync(task);
+            var thumbnail = await TwinThumbnailAsync(task) ?? await MakeThumbnailAsync(task, keeper.Lost);
             var extension = TaskFiles.ExtensionFor(thumbnail.ContentType);
-            files.SaveThumbnail(id, extension, thumbnail.Bytes);
+            files.SaveThumbnail(id, lease.Token, extension, thumbnail.Bytes);
             var stored = new StoredThumbnail(thumbnail.ContentType, thumbnail.Width, thumbnail.Height, thumbnail.Bytes.Length, ETagOf(thumbnail.Bytes), ThumbnailPipeline.Revision);
-            if (store.MarkSucceeded(id, task.Attempts, stored))
+            if (await store.MarkSucceededAsync(id, lease.Token, stored))
             {
-                completions.Raise(id);
                 WorkerLog.Succeeded(logger, id, stored.Width, stored.Height, stored.ContentType, stored.Bytes, clock.GetElapsedTime(started).TotalMilliseconds);
                 metrics.TaskSucceeded(task, stored.Bytes);
                 files.TryDeleteUpload(id);
             }
             else
             {
-                files.DeleteThumbnail(id, extension);
+                // Fenced out (deleted meanwhile, or the lease was lost and the task claimed again):
+                // this file carries this claim's token, so removing it never touches the new owner's.
+                files.DeleteThumbnail(id, lease.Token, extension);
                 WorkerLog.Discarded(logger, id);
             }
         }
         catch (ImageRejectedException rejection)
         {
-            Fail(task, rejection.Code, rejection.Message);
+            await FailAsync(task, lease, rejection.Code, rejection.Message);
+        }
+        catch (OperationCanceledException) when (keeper.IsLost)
+        {
+            WorkerLog.LeaseLost(logger, id);
         }
         catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
         {
             // Shutting down while waiting for decoding memory: the task goes back to the queue,
-            // its attempt not counted, and the next start picks it up.
-            TryReleaseClaim(task);
+            // its attempt not counted, and this or another instance takes it.
+            await TryReleaseClaimAsync(task, lease);
         }
         catch (FileNotFoundException)
         {
-            Fail(task, "upload_missing", "The uploaded file was lost before it could be processed. Upload it again.");
+            await FailAsync(task, lease, "upload_missing", "The uploaded file was lost before it could be processed. Upload it again.");
         }
         catch (Exception problem) when (StorageUnavailableException.Matches(problem))
         {
             // The image is not at fault: the task goes back to the queue and waits for storage.
             WorkerLog.StorageUnavailable(logger, id, _options.RetryAfterSeconds, problem);
-            _ = RequeueWhenStorageWorksAsync(id, task.Attempts);
+            _ = ReleaseWhenStorageWorksAsync(id, lease);
         }
         catch (Exception exception)
         {
             // The per-task boundary: whatever went wrong, this task ends FAILED and the worker goes on.
             WorkerLog.Crashed(logger, id, exception);
-            Fail(task, "internal_error", "An unexpected error stopped this thumbnail. Try again; if it keeps failing, report the task id.");
+            await FailAsync(task, lease, "internal_error", "An unexpected error stopped this thumbnail. Try again; if it keeps failing, report the task id.");
         }
     }
 
@@ -199,11 +184,11 @@ public sealed class ThumbnailWorker(
     /// The thumbnail of an earlier task made from the same bytes with the same options, when it still
     /// exists: the task completes without decoding anything.
     /// </summary>
-    private EncodedThumbnail? TwinThumbnail(TaskRecord task)
+    private async Task<EncodedThumbnail?> TwinThumbnailAsync(TaskRecord task)
     {
         if (!_options.ReuseIdenticalUploads
-            || store.FindSucceededTwin(task, ThumbnailPipeline.Revision) is not { ThumbnailType: { } type } twin
-            || files.ReadThumbnail(twin.Id, TaskFiles.ExtensionFor(type)) is not { } bytes)
+            || await store.FindSucceededTwinAsync(task, ThumbnailPipeline.Revision) is not { ThumbnailType: { } type } twin
+            || files.ReadThumbnail(twin.Id, twin.LeaseToken, TaskFiles.ExtensionFor(type)) is not { } bytes)
         {
             return null;
         }
@@ -218,7 +203,7 @@ public sealed class ThumbnailWorker(
     /// the budget; the deadline starts once it is granted), then makes the thumbnail. A task recorded
     /// before its need was (tasks from an older version) reserves the whole budget.
     /// </summary>
-    private async Task<EncodedThumbnail> MakeThumbnailAsync(TaskRecord task)
+    private async Task<EncodedThumbnail> MakeThumbnailAsync(TaskRecord task, CancellationToken leaseLost)
     {
         SpecNames.TryParseFit(task.Fit, out var fit);
         SpecNames.TryParseFormat(task.Format, out var format);
@@ -231,10 +216,11 @@ public sealed class ThumbnailWorker(
                 WorkerLog.WaitingForMemory(logger, task.Id, needed, memory.Reserved, memory.Capacity);
             }
 
-            using var lease = await memory.ReserveAsync(needed, _stopping);
+            using var waiting = CancellationTokenSource.CreateLinkedTokenSource(_stopping, leaseLost);
+            using var lease = await memory.ReserveAsync(needed, waiting.Token);
             try
             {
-                return await RunUnderDeadlineAsync(task, spec, lease.Bytes);
+                return await RunUnderDeadlineAsync(task, spec, lease.Bytes, leaseLost);
             }
             catch (MemoryShortfallException shortfall) when (attempt == 0)
             {
@@ -246,14 +232,16 @@ public sealed class ThumbnailWorker(
     /// <summary>
     /// Runs the pipeline on its own thread under the deadline. At the deadline the pipeline is
     /// cancelled and the worker waits until it has really stopped (every decoder checks every few
-    /// rows), so the worker count bounds the decoding that goes on at once; then the task fails.
+    /// rows), so the worker count bounds the decoding that goes on at once; then the task fails. A
+    /// lost lease cancels the work too: its result would be fenced out.
     /// </summary>
-    private async Task<EncodedThumbnail> RunUnderDeadlineAsync(TaskRecord task, ThumbnailSpec spec, long reservedBytes)
+    private async Task<EncodedThumbnail> RunUnderDeadlineAsync(TaskRecord task, ThumbnailSpec spec, long reservedBytes, CancellationToken leaseLost)
     {
         using var deadline = new CancellationTokenSource(_options.ProcessingTimeout, clock);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, leaseLost);
         // A thread of its own, not the thread pool's: decoding holds a core for seconds, and on a small
         // machine the pool's few threads must stay free to answer requests (/healthz, uploads).
-        var work = Task.Factory.StartNew(() => thumbnailer.Create(files.OpenUpload(task.Id), spec, reservedBytes, deadline.Token),
+        var work = Task.Factory.StartNew(() => thumbnailer.Create(files.OpenUpload(task.Id), spec, reservedBytes, stop.Token),
             CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         try
         {
@@ -286,13 +274,12 @@ public sealed class ThumbnailWorker(
         return clock.GetElapsedTime(started);
     }
 
-    private void Fail(TaskRecord task, string code, string message)
+    private async Task FailAsync(TaskRecord task, TaskLease lease, string code, string message)
     {
         try
         {
-            if (store.MarkFailed(task.Id, task.Attempts, code, message))
+            if (await store.MarkFailedAsync(task.Id, lease.Token, code, message))
             {
-                completions.Raise(task.Id);
                 WorkerLog.Failed(logger, task.Id, code, message);
                 metrics.TaskFailed(task, code);
                 files.TryDeleteUpload(task.Id);
@@ -305,27 +292,31 @@ public sealed class ThumbnailWorker(
         catch (Exception problem) when (StorageUnavailableException.Matches(problem))
         {
             WorkerLog.StorageUnavailable(logger, task.Id, _options.RetryAfterSeconds, problem);
-            _ = RequeueWhenStorageWorksAsync(task.Id, task.Attempts);
+            _ = ReleaseWhenStorageWorksAsync(task.Id, lease);
         }
     }
 
-    private void TryReleaseClaim(TaskRecord task)
+    private async Task TryReleaseClaimAsync(TaskRecord task, TaskLease lease)
     {
         try
         {
-            store.ReleaseClaim(task.Id, task.Attempts);
+            if (await store.ReleaseClaimAsync(task.Id, lease.Token))
+            {
+                feed.Offer(task.Id);
+            }
         }
-        catch (Exception problem) when (StorageUnavailableException.Matches(problem))
+        catch (StorageUnavailableException)
         {
-            // The row stays 'processing': start-up recovery puts it back in the queue.
+            // The claim stays until its lease runs out; then it goes back to the queue.
         }
     }
 
     /// <summary>
-    /// After a pause, puts a task that storage failed back in the queue (first releasing its claim,
-    /// without counting the attempt), trying again after every pause until storage answers.
+    /// After a pause, puts a task that storage failed back in the queue (releasing its claim, without
+    /// counting the attempt), trying again after every pause until storage answers. If the lease runs
+    /// out first, the reaper puts the task back instead, and the release finds nothing to do.
     /// </summary>
-    private async Task RequeueWhenStorageWorksAsync(string id, int? claimedAttempt)
+    private async Task ReleaseWhenStorageWorksAsync(string id, TaskLease lease)
     {
         try
         {
@@ -334,14 +325,14 @@ public sealed class ThumbnailWorker(
                 await Task.Delay(RetryDelay, clock, _stopping);
                 try
                 {
-                    if (claimedAttempt is not { } attempt || store.ReleaseClaim(id, attempt))
+                    if (await store.ReleaseClaimAsync(id, lease.Token))
                     {
-                        await queue.EnqueueAsync(id, _stopping);
+                        feed.Offer(id);
                     }
 
                     return;
                 }
-                catch (Exception problem) when (StorageUnavailableException.Matches(problem))
+                catch (StorageUnavailableException problem)
                 {
                     WorkerLog.StorageUnavailable(logger, id, _options.RetryAfterSeconds, problem);
                 }
@@ -349,7 +340,7 @@ public sealed class ThumbnailWorker(
         }
         catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
         {
-            // Shutting down: the row says where the task is; the next start picks it up.
+            // Shutting down: the row says where the task is; its lease runs out and it is taken again.
         }
     }
 

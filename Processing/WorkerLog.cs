@@ -15,8 +15,8 @@ internal static partial class WorkerLog
     [LoggerMessage(1004, LogLevel.Error, "Task {TaskId} failed unexpectedly")]
     public static partial void Crashed(ILogger logger, string taskId, Exception exception);
 
-    [LoggerMessage(1005, LogLevel.Information, "Recovered {Requeued} unfinished task(s) at start-up; gave up on {GivenUp} that used all their attempts; removed {Orphans} orphan file(s)")]
-    public static partial void Recovered(ILogger logger, int requeued, int givenUp, int orphans);
+    [LoggerMessage(1005, LogLevel.Information, "Start-up recovery: {Requeued} abandoned task(s) back in the queue; gave up on {GivenUp} that used all their attempts")]
+    public static partial void Recovered(ILogger logger, int requeued, int givenUp);
 
     [LoggerMessage(1006, LogLevel.Warning, "Task {TaskId} gave up after {Attempts} attempts that did not finish")]
     public static partial void GaveUp(ILogger logger, string taskId, int attempts);
@@ -38,6 +38,12 @@ internal static partial class WorkerLog
 
     [LoggerMessage(1010, LogLevel.Error, "Start-up recovery failed: the data folder or database cannot be used. Uploads are refused until it works; trying again every {Seconds} s")]
     public static partial void RecoveryFailed(ILogger logger, int seconds, Exception exception);
+
+    [LoggerMessage(1017, LogLevel.Warning, "Could not claim a task: the database cannot be used; trying again in {Seconds} s")]
+    public static partial void ClaimFailed(ILogger logger, int seconds, Exception exception);
+
+    [LoggerMessage(1018, LogLevel.Warning, "Task {TaskId}: this worker's claim was lost (its lease ran out and the task went to another worker, or the task was deleted); its work was stopped and its result dropped")]
+    public static partial void LeaseLost(ILogger logger, string taskId);
 
     [LoggerMessage(1012, LogLevel.Information, "Task {TaskId} has the same bytes and options as task {TwinId}: its thumbnail is reused, nothing is decoded")]
     public static partial void ReusedTwin(ILogger logger, string taskId, string twinId);

@@ -90,7 +90,10 @@ public sealed class DeduplicationTests
         using var client = factory.CreateApiClient();
         var first = await client.UploadAsync(TestImages.Path("alpha.png"));
         await client.WaitUntilFinishedAsync(first);
-        File.Delete(Path.Combine(factory.ThumbnailsPath, $"{first}.png"));
+        foreach (var file in Directory.GetFiles(factory.ThumbnailsPath, $"{first}.*"))
+        {
+            File.Delete(file);
+        }
 
         var second = await client.UploadAsync(TestImages.Path("alpha.png"));
         var status = await client.WaitUntilFinishedAsync(second);

@@ -86,7 +86,7 @@ public sealed class DeleteTaskTests
         var next = await client.UploadAsync(TestImages.Path("photo.gif"));
         await client.WaitUntilFinishedAsync(next);
 
-        Assert.That(Directory.GetFiles(factory.ThumbnailsPath).Select(Path.GetFileNameWithoutExtension), Is.EquivalentTo(new[] { held, next }));
+        Assert.That(Directory.GetFiles(factory.ThumbnailsPath).Select(path => Path.GetFileName(path).Split('.')[0]), Is.EquivalentTo(new[] { held, next }));
         using var db = factory.OpenDatabase();
         Assert.That(db.ExecuteScalar<long>("SELECT COUNT(*) FROM tasks WHERE id = @queued", new { queued }), Is.Zero);
     }
@@ -107,30 +107,32 @@ public sealed class DeleteTaskTests
     }
 
     [Test]
-    public void A_worker_cannot_finish_a_task_whose_row_was_deleted()
+    public async Task A_worker_cannot_finish_a_task_whose_row_was_deleted()
     {
         using var folder = new TempDataFolder();
-        var database = new Database(Path.Combine(folder.Path, "thumbnails.db"));
+        var database = new SqliteDatabase(Path.Combine(folder.Path, "thumbnails.db"));
         database.Migrate();
-        var store = new TaskStore(database, new FakeTimeProvider(DateTimeOffset.UtcNow));
-        var first = Queued(store);
-        var second = Queued(store);
-        var claimedFirst = store.TryClaim(first)!;
-        var claimedSecond = store.TryClaim(second)!;
+        var store = new SqliteTaskStore(database, new FakeTimeProvider(DateTimeOffset.UtcNow), new TaskEvents());
+        var first = await QueuedAsync(store);
+        var second = await QueuedAsync(store);
+        var firstLease = TaskLease.New("me", long.MaxValue);
+        var secondLease = TaskLease.New("me", long.MaxValue);
+        Assert.That(await store.TryClaimAsync(first, firstLease), Is.Not.Null);
+        Assert.That(await store.TryClaimAsync(second, secondLease), Is.Not.Null);
 
-        Assert.That(store.DeleteTask(first)?.State, Is.EqualTo(TaskState.Processing));
-        Assert.That(store.DeleteTask(second), Is.Not.Null);
+        Assert.That((await store.DeleteTaskAsync(first))?.State, Is.EqualTo(TaskState.Processing));
+        Assert.That(await store.DeleteTaskAsync(second), Is.Not.Null);
 
-        Assert.That(store.MarkSucceeded(first, claimedFirst.Attempts, new StoredThumbnail("image/png", 1, 1, 1, "\"e\"", 1)), Is.False);
-        Assert.That(store.MarkFailed(second, claimedSecond.Attempts, "corrupt_image", "x"), Is.False);
-        Assert.That(store.Find(first), Is.Null);
-        Assert.That(store.DeleteTask(first), Is.Null, "a second delete finds nothing");
+        Assert.That(await store.MarkSucceededAsync(first, firstLease.Token, new StoredThumbnail("image/png", 1, 1, 1, "\"e\"", 1)), Is.False);
+        Assert.That(await store.MarkFailedAsync(second, secondLease.Token, "corrupt_image", "x"), Is.False);
+        Assert.That(await store.FindAsync(first), Is.Null);
+        Assert.That(await store.DeleteTaskAsync(first), Is.Null, "a second delete finds nothing");
     }
 
-    private static string Queued(TaskStore store)
+    private static async Task<string> QueuedAsync(ITaskStore store)
     {
         var id = TaskId.New();
-        store.InsertQueued(new TaskRecord
+        await store.InsertQueuedAsync(new TaskRecord
         {
             Id = id, FileName = "a.png", InputFormat = "image/png", InputBytes = 1, InputWidth = 1, InputHeight = 1,
             Width = 100, Height = 100, Fit = "cover", Format = "auto", CreatedAt = 1,

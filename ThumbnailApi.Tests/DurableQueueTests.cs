@@ -133,7 +133,7 @@ public sealed class DurableQueueTests
         gate.Open();
         await shutdown;
 
-        var database = new Database(Path.Combine(folder.Path, "thumbnails.db"));
+        var database = new SqliteDatabase(Path.Combine(folder.Path, "thumbnails.db"));
         using var connection = database.Open();
         Assert.That(connection.ExecuteScalar<string>("SELECT state FROM tasks WHERE id = @id", new { id }), Is.EqualTo(TaskState.Succeeded));
     }
@@ -142,29 +142,29 @@ public sealed class DurableQueueTests
     public void The_schema_migration_is_versioned_and_can_run_again()
     {
         using var folder = new TempDataFolder();
-        var database = new Database(Path.Combine(folder.Path, "thumbnails.db"));
+        var database = new SqliteDatabase(Path.Combine(folder.Path, "thumbnails.db"));
 
         database.Migrate();
         database.Migrate();
 
         using var connection = database.Open();
-        Assert.That(connection.ExecuteScalar<long>("PRAGMA user_version"), Is.EqualTo(Database.SchemaVersion));
+        Assert.That(connection.ExecuteScalar<long>("PRAGMA user_version"), Is.EqualTo(SqliteDatabase.SchemaVersion));
         Assert.That(connection.ExecuteScalar<string>("PRAGMA journal_mode"), Is.EqualTo("wal"));
     }
 
     /// <summary>Writes a task row and its upload as an earlier run of the service would have left them.</summary>
     private static string SeedTask(TempDataFolder folder, string image, string state, int attempts)
     {
-        var database = new Database(Path.Combine(folder.Path, "thumbnails.db"));
+        var database = new SqliteDatabase(Path.Combine(folder.Path, "thumbnails.db"));
         database.Migrate();
         var files = new TaskFiles(folder.Path);
         var id = TaskId.New();
         File.Copy(TestImages.Path(image), Path.Combine(files.Uploads, id));
-        new TaskStore(database, new FakeTimeProvider(DateTimeOffset.UtcNow)).InsertQueued(new TaskRecord
+        new SqliteTaskStore(database, new FakeTimeProvider(DateTimeOffset.UtcNow), new TaskEvents()).InsertQueuedAsync(new TaskRecord
         {
             Id = id, FileName = image, InputFormat = "image/jpeg", InputBytes = 1, InputWidth = 1, InputHeight = 1,
             Width = 100, Height = 100, Fit = "cover", Format = "auto", CreatedAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
-        });
+        }).GetAwaiter().GetResult();
         using var connection = database.Open();
         connection.Execute("UPDATE tasks SET state = @state, attempts = @attempts WHERE id = @id", new { id, state, attempts });
         return id;

@@ -14,7 +14,7 @@ namespace ThumbnailApi.Tests;
 public sealed class RetentionTests
 {
     private TempDataFolder _folder = null!;
-    private Database _database = null!;
+    private SqliteDatabase _database = null!;
     private TaskFiles _files = null!;
     private FakeTimeProvider _clock = null!;
 
@@ -22,7 +22,7 @@ public sealed class RetentionTests
     public void CreateDataFolder()
     {
         _folder = new TempDataFolder();
-        _database = new Database(Path.Combine(_folder.Path, "thumbnails.db"));
+        _database = new SqliteDatabase(Path.Combine(_folder.Path, "thumbnails.db"));
         _database.Migrate();
         _files = new TaskFiles(_folder.Path);
         _clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
@@ -70,7 +70,7 @@ public sealed class RetentionTests
 
         Assert.That(Sweep(retentionDays: 0).ExpiredTasks, Is.Zero);
         Assert.That(RemainingIds(), Is.EqualTo(new[] { ancient }));
-        Assert.That(new RetentionPolicy(Options(0)).ExpiresAt(new TaskStore(_database, _clock).Find(ancient)!), Is.Null);
+        Assert.That(new RetentionPolicy(Options(0)).ExpiresAt(new SqliteTaskStore(_database, _clock, new TaskEvents()).FindAsync(ancient).GetAwaiter().GetResult()!), Is.Null);
     }
 
     [Test]
@@ -153,7 +153,7 @@ public sealed class RetentionTests
     private SweepResult Sweep(int retentionDays)
     {
         var options = Options(retentionDays);
-        return new RetentionSweep(new TaskStore(_database, _clock), _files, new RetentionPolicy(options), _clock).Run(CancellationToken.None);
+        return new RetentionSweep(new SqliteTaskStore(_database, _clock, new TaskEvents()), _files, new RetentionPolicy(options), _clock).RunAsync(CancellationToken.None).GetAwaiter().GetResult()!;
     }
 
     private static IOptions<ServiceOptions> Options(int retentionDays) =>
@@ -163,11 +163,11 @@ public sealed class RetentionTests
     private string Seed(string state, double? completedDaysAgo, bool upload = false, string? thumbnail = null)
     {
         var id = TaskId.New();
-        new TaskStore(_database, _clock).InsertQueued(new TaskRecord
+        new SqliteTaskStore(_database, _clock, new TaskEvents()).InsertQueuedAsync(new TaskRecord
         {
             Id = id, FileName = "a.png", InputFormat = "image/png", InputBytes = 1, InputWidth = 1, InputHeight = 1,
             Width = 100, Height = 100, Fit = "cover", Format = "auto", CreatedAt = _clock.GetUtcNow().ToUnixTimeMilliseconds(),
-        });
+        }).GetAwaiter().GetResult();
         var completedAt = completedDaysAgo is { } days ? _clock.GetUtcNow().AddDays(-days).ToUnixTimeMilliseconds() : (long?)null;
         using (var connection = _database.Open())
         {

@@ -1,3 +1,4 @@
+using ThumbnailApi.Persistence;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using ThumbnailApi.Processing;
@@ -89,5 +90,5 @@ public sealed class TaskCompletionSignalsTests
     }
 
     private static TaskCompletionSignals Signals(int maxWaiters = 100) =>
-        new(Options.Create(new ServiceOptions { LongPollMaxWaiters = maxWaiters }));
+        new(Options.Create(new ServiceOptions { LongPollMaxWaiters = maxWaiters }), new TaskEvents());
 }

@@ -4,7 +4,7 @@ using Microsoft.Data.Sqlite;
 namespace ThumbnailApi.Persistence;
 
 /// <summary>Opens connections to the service's SQLite file and keeps its schema current.</summary>
-public sealed class Database
+public sealed class SqliteDatabase
 {
     /// <summary>Schema versions, in order; each is applied once, in a transaction, and recorded in PRAGMA user_version.</summary>
     private static readonly string[] Migrations =
@@ -52,11 +52,17 @@ public sealed class Database
         "ALTER TABLE tasks ADD COLUMN pipeline_revision INTEGER;",
         // 5: the memory the header said making the thumbnail needs, which the worker reserves before it opens the file.
         "ALTER TABLE tasks ADD COLUMN memory_bytes INTEGER;",
+        // 6: leases: who holds a claim, the token that fences its writes (and names its thumbnail), until when.
+        """
+        ALTER TABLE tasks ADD COLUMN lease_owner TEXT;
+        ALTER TABLE tasks ADD COLUMN lease_token TEXT;
+        ALTER TABLE tasks ADD COLUMN lease_expires_at INTEGER;
+        """,
     ];
 
     private readonly string _connectionString;
 
-    public Database(string path)
+    public SqliteDatabase(string path)
     {
         Path = path;
         _connectionString = new SqliteConnectionStringBuilder
@@ -72,7 +78,7 @@ public sealed class Database
 
     public static int SchemaVersion => Migrations.Length;
 
-    static Database() => DefaultTypeMap.MatchNamesWithUnderscores = true;
+    static SqliteDatabase() => DefaultTypeMap.MatchNamesWithUnderscores = true;
 
     public SqliteConnection Open()
     {

@@ -1,0 +1,273 @@
+using Dapper;
+using Microsoft.Data.Sqlite;
+
+namespace ThumbnailApi.Persistence;
+
+/// <summary>
+/// The task rows in the service's SQLite file: the zero-configuration default, for one process.
+/// SQLite serialises writers, so a claim is a plain conditional UPDATE. One process owns the file, so
+/// at start-up every claim still open was made by a process that died. Announcements are raised in
+/// this process right after the commit.
+/// </summary>
+public sealed class SqliteTaskStore(SqliteDatabase database, TimeProvider clock, TaskEvents events) : ITaskStore
+{
+    private const string InsertQueuedSql =
+        """
+        INSERT INTO tasks (id, state, file_name, input_format, input_bytes, input_width, input_height,
+                           width, height, fit, format, attempts, created_at, idempotency_key, request_hash, content_hash, memory_bytes)
+        VALUES (@Id, 'queued', @FileName, @InputFormat, @InputBytes, @InputWidth, @InputHeight,
+                @Width, @Height, @Fit, @Format, 0, @CreatedAt, @IdempotencyKey, @RequestHash, @ContentHash, @MemoryBytes)
+        """;
+
+    private const string ClaimSet =
+        "state = 'processing', attempts = attempts + 1, started_at = @now, lease_owner = @Owner, lease_token = @Token, lease_expires_at = @ExpiresAt";
+
+    private long Now => clock.GetUtcNow().ToUnixTimeMilliseconds();
+
+    public Task MigrateAsync(CancellationToken cancellation = default)
+    {
+        try
+        {
+            database.Migrate();
+            return Task.CompletedTask;
+        }
+        catch (SqliteException problem) when (IsStorageTrouble(problem))
+        {
+            throw new StorageUnavailableException(problem);
+        }
+    }
+
+    public Task InsertQueuedAsync(TaskRecord task) => Run(async connection =>
+    {
+        await connection.ExecuteAsync(InsertQueuedSql, task);
+        events.RaiseWorkQueued();
+        return 0;
+    });
+
+    public Task<TaskRecord?> InsertQueuedUnlessKeyTakenAsync(TaskRecord task, long keysValidSince) => Run(async connection =>
+    {
+        await using var transaction = await connection.BeginTransactionAsync();
+        await connection.ExecuteAsync(
+            "UPDATE tasks SET idempotency_key = NULL WHERE idempotency_key = @IdempotencyKey AND created_at < @keysValidSince",
+            new { task.IdempotencyKey, keysValidSince }, transaction);
+        var inserted = await connection.ExecuteAsync(
+            InsertQueuedSql + " ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING", task, transaction);
+        var holder = inserted == 1
+            ? null
+            : await connection.QuerySingleAsync<TaskRecord>("SELECT * FROM tasks WHERE idempotency_key = @IdempotencyKey", new { task.IdempotencyKey }, transaction);
+        await transaction.CommitAsync();
+        if (holder is null)
+        {
+            events.RaiseWorkQueued();
+        }
+
+        return holder;
+    });
+
+    public Task<TaskRecord?> FindByIdempotencyKeyAsync(string key, long since) => Run(connection =>
+        connection.QuerySingleOrDefaultAsync<TaskRecord>(
+            "SELECT * FROM tasks WHERE idempotency_key = @key AND created_at >= @since", new { key, since }));
+
+    public Task RemoveUnqueuedAsync(string id) => Run(connection => connection.ExecuteAsync("DELETE FROM tasks WHERE id = @id", new { id }));
+
+    public Task<long> CountQueuedAsync() => Run(connection =>
+        connection.ExecuteScalarAsync<long>("SELECT count(*) FROM tasks WHERE state = 'queued'"));
+
+    public Task<TaskRecord?> FindAsync(string id) => Run(connection =>
+        connection.QuerySingleOrDefaultAsync<TaskRecord>("SELECT * FROM tasks WHERE id = @id", new { id }));
+
+    public Task<IReadOnlyList<TaskRecord>> FindManyAsync(IReadOnlyCollection<string> ids) => Run(async connection =>
+        (IReadOnlyList<TaskRecord>)(await connection.QueryAsync<TaskRecord>("SELECT * FROM tasks WHERE id IN @ids", new { ids })).AsList());
+
+    public Task<TaskRecord?> FindSucceededTwinAsync(TaskRecord task, int pipelineRevision) => task.ContentHash is null
+        ? Task.FromResult<TaskRecord?>(null)
+        : Run(connection => connection.QueryFirstOrDefaultAsync<TaskRecord>(
+            """
+            SELECT * FROM tasks
+            WHERE content_hash = @ContentHash AND state = 'succeeded' AND id <> @Id
+              AND width = @Width AND height = @Height AND fit = @Fit AND format = @Format
+              AND pipeline_revision = @pipelineRevision
+            ORDER BY completed_at DESC LIMIT 1
+            """,
+            new { task.ContentHash, task.Id, task.Width, task.Height, task.Fit, task.Format, pipelineRevision }));
+
+    public Task<IReadOnlyList<string>> QueuedIdsAsync() => Run(async connection =>
+        (IReadOnlyList<string>)(await connection.QueryAsync<string>("SELECT id FROM tasks WHERE state = 'queued' ORDER BY created_at, id")).AsList());
+
+    public Task<HashSet<string>> UnfinishedIdsAsync() => Run(async connection =>
+        (await connection.QueryAsync<string>("SELECT id FROM tasks WHERE state IN ('queued', 'processing')")).ToHashSet());
+
+    public Task<Dictionary<string, TaskFileOwner>> FileOwnersAsync(IReadOnlyCollection<string> ids) => Run(async connection =>
+        (await connection.QueryAsync<(string Id, string State, string? LeaseToken)>(
+            "SELECT id, state, lease_token FROM tasks WHERE id IN @ids", new { ids }))
+        .ToDictionary(row => row.Id, row => new TaskFileOwner(row.State, row.LeaseToken), StringComparer.Ordinal));
+
+    public Task<TaskRecord?> TryClaimAsync(string id, TaskLease lease) => Run(connection =>
+        connection.QuerySingleOrDefaultAsync<TaskRecord>(
+            $"UPDATE tasks SET {ClaimSet} WHERE id = @id AND state = 'queued' RETURNING *",
+            new { id, now = Now, lease.Owner, lease.Token, lease.ExpiresAt }));
+
+    public Task<TaskRecord?> ClaimNextAsync(TaskLease lease) => Run(connection =>
+        connection.QuerySingleOrDefaultAsync<TaskRecord>(
+            $"""
+            UPDATE tasks SET {ClaimSet}
+            WHERE id = (SELECT id FROM tasks WHERE state = 'queued' ORDER BY created_at, id LIMIT 1)
+            RETURNING *
+            """,
+            new { now = Now, lease.Owner, lease.Token, lease.ExpiresAt }));
+
+    public Task<bool> RenewLeaseAsync(string id, TaskLease lease) => Run(async connection =>
+        await connection.ExecuteAsync(
+            "UPDATE tasks SET lease_expires_at = @ExpiresAt WHERE id = @id AND state = 'processing' AND lease_token = @Token",
+            new { id, lease.ExpiresAt, lease.Token }) == 1);
+
+    public Task<bool> MarkSucceededAsync(string id, string leaseToken, StoredThumbnail thumbnail) => Finish(id, connection =>
+        connection.ExecuteAsync(
+            """
+            UPDATE tasks SET state = 'succeeded', completed_at = @now, lease_expires_at = NULL,
+                             thumbnail_type = @ContentType, thumbnail_width = @Width, thumbnail_height = @Height,
+                             thumbnail_bytes = @Bytes, thumbnail_etag = @ETag, pipeline_revision = @PipelineRevision
+            WHERE id = @id AND state = 'processing' AND lease_token = @leaseToken
+            """,
+            new { id, leaseToken, now = Now, thumbnail.ContentType, thumbnail.Width, thumbnail.Height, thumbnail.Bytes, thumbnail.ETag, thumbnail.PipelineRevision }));
+
+    public Task<bool> MarkFailedAsync(string id, string leaseToken, string code, string message) => Finish(id, connection =>
+        connection.ExecuteAsync(
+            """
+            UPDATE tasks SET state = 'failed', completed_at = @now, lease_expires_at = NULL, error_code = @code, error_message = @message
+            WHERE id = @id AND state = 'processing' AND lease_token = @leaseToken
+            """,
+            new { id, leaseToken, code, message, now = Now }));
+
+    public Task<bool> ReleaseClaimAsync(string id, string leaseToken) => Run(async connection =>
+    {
+        var released = await connection.ExecuteAsync(
+            """
+            UPDATE tasks SET state = 'queued', attempts = attempts - 1, started_at = NULL,
+                             lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL
+            WHERE id = @id AND state = 'processing' AND lease_token = @leaseToken
+            """,
+            new { id, leaseToken }) == 1;
+        if (released)
+        {
+            events.RaiseWorkQueued();
+        }
+
+        return released;
+    });
+
+    /// <summary>One process owns the file: a claim by another instance id, or one past its expiry, is abandoned.</summary>
+    public Task<RecoveredTasks> RequeueAbandonedAsync(string instanceId, int maxAttempts, string crashedMessage) => Run(async connection =>
+    {
+        const string Abandoned = "state = 'processing' AND (lease_owner IS NULL OR lease_owner <> @instanceId OR lease_expires_at < @now)";
+        var now = Now;
+        await using var transaction = await connection.BeginTransactionAsync();
+        var givenUp = (await connection.QueryAsync<string>(
+            $"""
+            UPDATE tasks SET state = 'failed', completed_at = @now, lease_expires_at = NULL,
+                             error_code = 'processing_crashed', error_message = @crashedMessage
+            WHERE {Abandoned} AND attempts >= @maxAttempts
+            RETURNING id
+            """,
+            new { instanceId, now, maxAttempts, crashedMessage }, transaction)).AsList();
+        var requeued = (await connection.QueryAsync<string>(
+            $"""
+            UPDATE tasks SET state = 'queued', lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL
+            WHERE {Abandoned}
+            RETURNING id
+            """,
+            new { instanceId, now }, transaction)).AsList();
+        await transaction.CommitAsync();
+        foreach (var id in givenUp)
+        {
+            events.RaiseFinished(id);
+        }
+
+        if (requeued.Count > 0)
+        {
+            events.RaiseWorkQueued();
+        }
+
+        return new RecoveredTasks(requeued, givenUp);
+    });
+
+    public Task<TaskRecord?> DeleteTaskAsync(string id) => Run(async connection =>
+    {
+        var task = await connection.QuerySingleOrDefaultAsync<TaskRecord>("DELETE FROM tasks WHERE id = @id RETURNING *", new { id });
+        if (task is not null)
+        {
+            events.RaiseFinished(id);
+        }
+
+        return task;
+    });
+
+    public Task<IReadOnlyList<TaskRecord>> DeleteFinishedBeforeAsync(long finishedBefore, int limit) => Run(async connection =>
+        (IReadOnlyList<TaskRecord>)(await connection.QueryAsync<TaskRecord>(
+            """
+            DELETE FROM tasks WHERE id IN (
+                SELECT id FROM tasks WHERE state IN ('succeeded', 'failed') AND completed_at < @finishedBefore
+                ORDER BY completed_at LIMIT @limit)
+            RETURNING *
+            """,
+            new { finishedBefore, limit })).AsList());
+
+    /// <summary>One process: its sweeps never overlap (the retention service runs them one after another).</summary>
+    public Task<IAsyncDisposable?> TryTakeSweeperTurnAsync() => Task.FromResult<IAsyncDisposable?>(NoTurn.Instance);
+
+    /// <summary>Counts the unfinished tasks, then takes the write lock and lets it go without writing.</summary>
+    public async Task<StoreHealth> CheckHealthAsync(CancellationToken cancellation)
+    {
+        try
+        {
+            var unfinished = await Run(async connection =>
+            {
+                var count = await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM tasks WHERE state IN ('queued', 'processing')");
+                await connection.ExecuteAsync("BEGIN IMMEDIATE; ROLLBACK;");
+                return count;
+            });
+            return new StoreHealth(true, "The database answers.", unfinished);
+        }
+        catch (StorageUnavailableException problem) when (problem.InnerException is SqliteException sqlite)
+        {
+            return new StoreHealth(false, $"The database does not answer (SQLite error {sqlite.SqliteErrorCode}).", null);
+        }
+    }
+
+    private Task<bool> Finish(string id, Func<SqliteConnection, Task<int>> update) => Run(async connection =>
+    {
+        var finished = await update(connection) == 1;
+        if (finished)
+        {
+            events.RaiseFinished(id);
+        }
+
+        return finished;
+    });
+
+    /// <summary>Runs <paramref name="work"/> on a new connection; storage trouble leaves as <see cref="StorageUnavailableException"/>.</summary>
+    private async Task<T> Run<T>(Func<SqliteConnection, Task<T>> work)
+    {
+        try
+        {
+            await using var connection = database.Open();
+            return await work(connection);
+        }
+        catch (SqliteException problem) when (IsStorageTrouble(problem))
+        {
+            throw new StorageUnavailableException(problem);
+        }
+    }
+
+    /// <summary>SQLite's primary result codes (sqlite3.h) that mean the file or disk cannot be used, not a bug.</summary>
+    private static bool IsStorageTrouble(SqliteException problem) => problem.SqliteErrorCode is
+        3 /* PERM */ or 5 /* BUSY */ or 6 /* LOCKED */ or 8 /* READONLY */ or 10 /* IOERR */ or 11 /* CORRUPT */
+        or 13 /* FULL */ or 14 /* CANTOPEN */ or 26 /* NOTADB */;
+
+    private sealed class NoTurn : IAsyncDisposable
+    {
+        public static readonly NoTurn Instance = new();
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+}
