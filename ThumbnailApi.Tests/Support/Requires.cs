@@ -20,6 +20,18 @@ public static class Requires
         return PostgresServer.Shared;
     }
 
+    /// <summary>The nginx program.</summary>
+    public static string Nginx()
+    {
+        if (!File.Exists(NginxProxy.Program))
+        {
+            Unavailable($"{NginxProxy.Program} is not installed, so this test cannot run: apt-get install nginx (Debian; .ci/run installs it when missing). "
+                + "The tests start their own nginx on a loopback port; no system service is needed.");
+        }
+
+        return NginxProxy.Program;
+    }
+
     private static void Unavailable(string reason)
     {
         if (Environment.GetEnvironmentVariable("CI") == "true")
