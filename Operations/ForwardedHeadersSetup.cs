@@ -15,11 +15,11 @@ namespace ThumbnailApi.Operations;
 /// and scheme of the request itself.
 /// <para>
 /// Behind a trusted proxy the connection's address becomes the real client's, so the rate limit and
-/// the per-client cap on uploads in progress count each client, not the proxy. X-Forwarded-For is read
-/// from its right end, one trusted hop at a time, and stops at the first address that is not a
-/// configured proxy: what a client writes into the header itself is never taken (nginx appends the
-/// address it saw). No fixed ForwardLimit is needed for that, so a chain of trusted proxies
-/// (a load balancer in front of nginx) works when both are configured.
+/// the per-client cap on uploads in progress count each client, not the proxy. Only the last entry of
+/// X-Forwarded-For is read (ForwardLimit 1): the address the proxy itself appended (nginx's
+/// <c>$proxy_add_x_forwarded_for</c>). What a client wrote into the header is to the left of it and is
+/// never taken, even when the address nginx saw is itself inside a trusted network (Docker's gateway
+/// is inside 172.16.0.0/12, for one): reading further would let such a client choose its own key.
 /// </para>
 /// </summary>
 public static class ForwardedHeadersSetup
@@ -55,7 +55,7 @@ public static class ForwardedHeadersSetup
         }
 
         forwarded.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto | ForwardedHeaders.XForwardedHost;
-        forwarded.ForwardLimit = null; // every hop must be trusted anyway (see the class summary)
+        forwarded.ForwardLimit = 1; // one proxy in front of the service (see the class summary)
     }
 
     /// <summary>True for an IP address written out in full (IPv4 as four decimal numbers; "10" or "010.0.0.1" are not taken).</summary>

@@ -94,6 +94,19 @@ public sealed class TrustedProxyTests
     }
 
     [Test]
+    public async Task Only_the_address_the_proxy_appended_is_read_even_when_the_address_before_it_is_trusted_too()
+    {
+        // nginx saw the client as 127.0.0.9 (say, a container network's gateway, inside the trusted range) and
+        // appended it to what the client sent: the client's own entries must not become its key.
+        using var factory = StartKestrel(new() { ["ThumbnailApi:KnownNetworks:0"] = "127.0.0.0/8", ["ThumbnailApi:UploadsPerMinutePerClient"] = "1" });
+        using var once = ForwardedFor(factory, Proxy, "198.51.100.1, 127.0.0.9");
+        using var again = ForwardedFor(factory, Proxy, "198.51.100.2, 127.0.0.9");
+
+        Assert.That(await StatusOfUploadAsync(once), Is.EqualTo(HttpStatusCode.Accepted));
+        Assert.That(await StatusOfUploadAsync(again), Is.EqualTo(HttpStatusCode.TooManyRequests));
+    }
+
+    [Test]
     public async Task From_an_untrusted_address_different_x_forwarded_for_values_share_the_connection_s_bucket()
     {
         using var factory = StartKestrel(new() { ["ThumbnailApi:KnownProxies:0"] = Proxy, ["ThumbnailApi:UploadsPerMinutePerClient"] = "1" });
@@ -154,6 +167,7 @@ public sealed class TrustedProxyTests
         Assert.That(forwarded.KnownProxies.Select(p => p.ToString()), Is.EqualTo(options.KnownProxies));
         Assert.That(forwarded.KnownIPNetworks.Select(n => n.ToString()), Is.EqualTo(options.KnownNetworks));
         Assert.That(forwarded.ForwardedHeaders, Is.EqualTo(ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto | ForwardedHeaders.XForwardedHost));
+        Assert.That(forwarded.ForwardLimit, Is.EqualTo(1), "only the entry the proxy appended");
     }
 
     [Test]
