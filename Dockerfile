@@ -2,6 +2,8 @@
 # ThumbnailApi: build with the .NET SDK, run on the ASP.NET Core runtime as a non-root user.
 #   docker build -t thumbnailapi .
 #   docker run -p 8000:8000 -v thumbs:/data thumbnailapi
+# Several instances of this image behind nginx, on one PostgreSQL and one /data volume: docker-compose.yml,
+# profile "scale" (the image is the same; configuration chooses the store and the trusted proxy).
 
 ARG DOTNET_VERSION=10.0
 

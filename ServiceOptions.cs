@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using ThumbnailApi.Imaging;
+using ThumbnailApi.Operations;
 
 namespace ThumbnailApi;
 
@@ -123,6 +124,19 @@ public sealed class ServiceOptions
     /// uploaded the same file.
     /// </summary>
     public bool ReuseIdenticalUploads { get; set; } = true;
+
+    // Reverse proxies (Operations/ForwardedHeadersSetup): whose X-Forwarded-For/Proto/Host are believed.
+
+    /// <summary>
+    /// Addresses of reverse proxies whose X-Forwarded-For, X-Forwarded-Proto and X-Forwarded-Host are
+    /// applied (ThumbnailApi__KnownProxies__0=10.0.0.5). Default: none, and the headers are ignored from everyone.
+    /// </summary>
+    [IPAddressList]
+    public List<string> KnownProxies { get; set; } = [];
+
+    /// <summary>Networks (CIDR) of trusted reverse proxies, as <see cref="KnownProxies"/> (ThumbnailApi__KnownNetworks__0=172.16.0.0/12).</summary>
+    [IPNetworkList]
+    public List<string> KnownNetworks { get; set; } = [];
 
     public ImagingLimits ImagingLimits => new()
     {

@@ -1,7 +1,6 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.Options;
 using ThumbnailApi.Endpoints;
 using ThumbnailApi.Imaging;
@@ -60,12 +59,7 @@ public static class ServiceRegistration
             kestrel.Limits.MinRequestBodyDataRate = new(bytesPerSecond: 1024, gracePeriod: TimeSpan.FromSeconds(10));
             kestrel.ConfigureEndpointDefaults(listen => listen.UseJsonRejections()); // Kestrel's own 400/408/414/431/505 get the JSON body
         });
-        services.Configure<ForwardedHeadersOptions>(forwarded =>
-        {
-            forwarded.ForwardedHeaders = ForwardedHeaders.XForwardedProto | ForwardedHeaders.XForwardedHost;
-            forwarded.KnownIPNetworks.Clear();
-            forwarded.KnownProxies.Clear();
-        });
+        services.AddTrustedProxies(); // X-Forwarded-* only from KnownProxies/KnownNetworks
         services.ConfigureHttpJsonOptions(json =>
         {
             json.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
