@@ -70,18 +70,16 @@ public static class ServiceRegistration
         });
 
         services.AddSingleton(TimeProvider.System);
-        services.AddTaskStore(builder.Configuration, DataPath);
+        services.AddTaskStore(DataPath);
         services.AddSingleton(provider => new TaskFiles(DataPath(provider.GetRequiredService<IOptions<ServiceOptions>>().Value)));
         services.AddSingleton<DiskReserve>();
         services.AddSingleton<TaskLeases>();
-        if (StoreRegistration.SharedByInstances(builder.Configuration))
-        {
-            services.AddSingleton<ITaskFeed, ClaimTaskFeed>(); // what feeds the workers is a claim from the shared database
-        }
-        else
-        {
-            services.AddSingleton<ITaskFeed, ChannelTaskFeed>(); // one process: a bounded channel handed to the workers
-        }
+        services.AddSingleton<ClaimTaskFeed>();
+        services.AddSingleton<ChannelTaskFeed>();
+        // One process: a bounded channel handed to the workers. Shared database: what feeds the workers is a claim from it.
+        services.AddSingleton<ITaskFeed>(provider => StoreRegistration.SharedByInstances(provider)
+            ? provider.GetRequiredService<ClaimTaskFeed>()
+            : provider.GetRequiredService<ChannelTaskFeed>());
 
         services.AddHostedService<AbandonedTaskReaper>();
         services.AddSingleton<DecodeMemoryBudget>();

@@ -38,6 +38,9 @@ internal sealed unsafe class DecoderStream : SKAbstractManagedStream
     /// <summary>Bytes the decoder has read so far (a byte read twice counts twice).</summary>
     public long BytesRead { get; private set; }
 
+    /// <summary>True when the decoder's position is at the real end of the file.</summary>
+    public bool AtEnd => _position >= _length;
+
     /// <summary>Lets the decoder read <paramref name="bytes"/> more, wherever it seeks meanwhile.</summary>
     public void AllowNext(long bytes) => Allowance = bytes;
 

@@ -249,6 +249,7 @@ internal sealed class SkiaSource : SourceImage
             return false;
         }
 
+        var idleCalls = 0;
         while (result is SKCodecResult.Success or SKCodecResult.IncompleteInput)
         {
             cancellation.ThrowIfCancellationRequested();
@@ -264,9 +265,10 @@ internal sealed class SkiaSource : SourceImage
             if (result == SKCodecResult.IncompleteInput)
             {
                 cancellation.ThrowIfCancellationRequested();
-                if (stream.BytesRead == readBefore)
+                idleCalls = stream.BytesRead == readBefore ? idleCalls + 1 : 0;
+                if ((stream.AtEnd && idleCalls > 0) || idleCalls > 2)
                 {
-                    break; // nothing more to read and the picture is still incomplete: the file is cut short
+                    break; // the whole file read (or nothing read at all, call after call) and the picture is still incomplete: it is cut short
                 }
 
                 step = took < FastStep && !_interlaced ? Math.Min(step * 2, MaxStepBytes) : step;

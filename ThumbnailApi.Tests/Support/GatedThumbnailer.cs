@@ -7,6 +7,7 @@ public sealed class GatedThumbnailer(IThumbnailer inner) : IThumbnailer, IDispos
 {
     private readonly SemaphoreSlim _entered = new(0);
     private int _enteredCount;
+    private int _completedCount;
     private readonly ManualResetEventSlim _gate = new(false);
 
     public GatedThumbnailer()
@@ -19,7 +20,14 @@ public sealed class GatedThumbnailer(IThumbnailer inner) : IThumbnailer, IDispos
         Interlocked.Increment(ref _enteredCount);
         _entered.Release();
         _gate.Wait(TimeSpan.FromSeconds(60));
-        return inner.Create(input, spec, reservedBytes, cancellation);
+        try
+        {
+            return inner.Create(input, spec, reservedBytes, cancellation);
+        }
+        finally
+        {
+            Interlocked.Increment(ref _completedCount);
+        }
     }
 
     /// <summary>Waits until a worker is inside the pipeline (held at the gate).</summary>
@@ -30,6 +38,9 @@ public sealed class GatedThumbnailer(IThumbnailer inner) : IThumbnailer, IDispos
             Assert.Fail("No worker reached the thumbnailer in time.");
         }
     }
+
+    /// <summary>Calls that have gone through the gate and returned (or thrown).</summary>
+    public int Completed => Volatile.Read(ref _completedCount);
 
     /// <summary>Calls that have reached the gate so far.</summary>
     public int Entered => Volatile.Read(ref _enteredCount);
