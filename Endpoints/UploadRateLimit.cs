@@ -38,7 +38,11 @@ public static class UploadRateLimit
             AutoReplenishment = true,
         });
 
-    /// <summary>The client's key for the per-client limits: the connection's address (X-Forwarded-For is not trusted).</summary>
+    /// <summary>
+    /// The client's key for the per-client limits: the connection's address, which behind a configured
+    /// trusted proxy (KnownProxies / KnownNetworks) is the client address the proxy forwarded; a
+    /// client's own X-Forwarded-For is never trusted.
+    /// </summary>
     public static string ClientOf(HttpContext context) => context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
 
     private static async ValueTask WriteRejectionAsync(OnRejectedContext rejected, CancellationToken cancellation)

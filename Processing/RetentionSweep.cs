@@ -83,6 +83,28 @@ public sealed class RetentionSweep(ITaskStore store, TaskFiles files, RetentionP
     }
 
     /// <summary>
+    /// Half-written thumbnails whose claim is over (the task finished, was deleted, or went back to the
+    /// queue), without waiting for the grace period: for start-up, after a crash. A claim still held,
+    /// by this or another instance, keeps its file: its token is the row's.
+    /// </summary>
+    public async Task<int> DeleteAbandonedPartialThumbnailsAsync()
+    {
+        var removed = 0;
+        foreach (var batch in files.EnumerateTaskFiles().Where(file => file.Kind == TaskFileKind.PartialThumbnail).Chunk(BatchSize))
+        {
+            var owners = await store.FileOwnersAsync(batch.Select(file => file.TaskId).Distinct().ToArray());
+            foreach (var file in batch.Where(file => owners.GetValueOrDefault(file.TaskId) is not { State: TaskState.Processing } owner
+                                                    || owner.LeaseToken != file.LeaseToken))
+            {
+                TaskFiles.Delete(file);
+                removed++;
+            }
+        }
+
+        return removed;
+    }
+
+    /// <summary>
     /// An upload is needed only by an unfinished task (the worker deletes it after finishing); a
     /// thumbnail by its task, if the claim that wrote it is the task's last one (a claim that lost its
     /// lease leaves a file of its own token behind); a half-written thumbnail this old by nobody.

@@ -19,6 +19,7 @@ public sealed class ThumbnailWorker(
     ITaskFeed feed,
     ITaskStore store,
     TaskFiles files,
+    RetentionSweep sweep,
     StartupRecovery recovery,
     InstanceIdentity instance,
     TaskLeases leases,
@@ -43,10 +44,11 @@ public sealed class ThumbnailWorker(
 
     /// <summary>
     /// Brings the schema up to date, fails claims that used up their attempts, re-queues the other
-    /// abandoned ones and takes up the queue. False (and logged) when storage cannot be used; uploads
-    /// wait for it. Files no task needs are left to the retention sweep, which waits for them to be
-    /// an hour old: with a shared folder, a file this instance does not know may be another
-    /// instance's upload between its write and its row.
+    /// abandoned ones, removes the half-written thumbnails of claims that are over, and takes up the
+    /// queue. False (and logged) when storage cannot be used; uploads wait for it. Other files no task
+    /// needs are left to the retention sweep, which waits for them to be an hour old: with a shared
+    /// folder, a file this instance does not know may be another instance's upload between its write
+    /// and its row.
     /// </summary>
     private async Task<bool> TryRecoverAsync(CancellationToken cancellation)
     {
@@ -61,8 +63,9 @@ public sealed class ThumbnailWorker(
                 metrics.TaskGivenUp("processing_crashed");
             }
 
+            var partials = await sweep.DeleteAbandonedPartialThumbnailsAsync();
             await feed.StartAsync(cancellation);
-            WorkerLog.Recovered(logger, recovered.Requeued.Count, recovered.GivenUp.Count);
+            WorkerLog.Recovered(logger, recovered.Requeued.Count, recovered.GivenUp.Count, partials);
             recovery.MarkComplete();
             return true;
         }

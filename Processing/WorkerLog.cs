@@ -15,8 +15,8 @@ internal static partial class WorkerLog
     [LoggerMessage(1004, LogLevel.Error, "Task {TaskId} failed unexpectedly")]
     public static partial void Crashed(ILogger logger, string taskId, Exception exception);
 
-    [LoggerMessage(1005, LogLevel.Information, "Start-up recovery: {Requeued} abandoned task(s) back in the queue; gave up on {GivenUp} that used all their attempts")]
-    public static partial void Recovered(ILogger logger, int requeued, int givenUp);
+    [LoggerMessage(1005, LogLevel.Information, "Start-up recovery: {Requeued} abandoned task(s) back in the queue; gave up on {GivenUp} that used all their attempts; removed {Partials} half-written thumbnail(s)")]
+    public static partial void Recovered(ILogger logger, int requeued, int givenUp, int partials);
 
     [LoggerMessage(1006, LogLevel.Warning, "Task {TaskId} gave up after {Attempts} attempts that did not finish")]
     public static partial void GaveUp(ILogger logger, string taskId, int attempts);

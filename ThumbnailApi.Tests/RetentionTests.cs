@@ -150,6 +150,28 @@ public sealed class RetentionTests
         Assert.That((await client.GetStatusAsync(id)).Status, Is.EqualTo(HttpStatusCode.NotFound));
     }
 
+    [Test]
+    public async Task At_start_up_half_written_thumbnails_of_claims_that_are_over_go_and_a_live_claims_stays()
+    {
+        var store = new SqliteTaskStore(_database, _clock, new TaskEvents());
+        var working = Seed(TaskState.Queued, completedDaysAgo: null);
+        var lease = TaskLease.New("me", long.MaxValue);
+        await store.TryClaimAsync(working, lease);
+        var finished = Seed(TaskState.Succeeded, completedDaysAgo: 0.1);
+        var live = Path.Combine(_files.Thumbnails, $"{working}.{lease.Token}.jpg.partial");
+        var lostClaim = Path.Combine(_files.Thumbnails, $"{working}.0123456789abcdef.jpg.partial");
+        var ofFinished = Path.Combine(_files.Thumbnails, $"{finished}.fedcba9876543210.png.partial");
+        foreach (var file in new[] { live, lostClaim, ofFinished })
+        {
+            File.WriteAllBytes(file, [1]);
+        }
+
+        var removed = await new RetentionSweep(store, _files, new RetentionPolicy(Options(7)), _clock).DeleteAbandonedPartialThumbnailsAsync();
+
+        Assert.That(removed, Is.EqualTo(2));
+        Assert.That(Directory.GetFiles(_files.Thumbnails), Is.EqualTo(new[] { live }));
+    }
+
     private SweepResult Sweep(int retentionDays)
     {
         var options = Options(retentionDays);
