@@ -19,6 +19,9 @@ public sealed partial class PostgresListener(
     TaskEvents events,
     ILogger<PostgresListener> logger) : BackgroundService, IIdleWorkers
 {
+    /// <summary>How the listening connection shows in pg_stat_activity.</summary>
+    public const string ApplicationName = "thumbnailapi-listener";
+
     private static readonly TimeSpan Heartbeat = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan ReconnectPause = TimeSpan.FromSeconds(1);
 
@@ -73,7 +76,7 @@ public sealed partial class PostgresListener(
 
     private async Task ListenAsync(bool first, CancellationToken stoppingToken)
     {
-        var builder = new NpgsqlConnectionStringBuilder(database.Source.ConnectionString) { Pooling = false, KeepAlive = 15 };
+        var builder = new NpgsqlConnectionStringBuilder(database.Source.ConnectionString) { Pooling = false, KeepAlive = 15, ApplicationName = ApplicationName };
         await using var connection = new NpgsqlConnection(builder.ConnectionString);
         await connection.OpenAsync(stoppingToken);
         connection.Notification += (_, notification) => Dispatch(notification.Channel, notification.Payload);
@@ -133,7 +136,7 @@ public sealed partial class PostgresListener(
             {
                 return;
             }
-            catch (Exception problem) when (problem is NpgsqlException or IOException or TimeoutException)
+            catch (Exception problem) when (problem is NpgsqlException or IOException or TimeoutException or ObjectDisposedException)
             {
                 // The listener's heartbeat writes the count again once the database answers.
                 await Task.Delay(ReconnectPause, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
@@ -148,9 +151,9 @@ public sealed partial class PostgresListener(
             await using var connection = await database.OpenAsync();
             await connection.ExecuteAsync("DELETE FROM claimers WHERE instance_id = @Id", new { instance.Id });
         }
-        catch (Exception problem) when (problem is NpgsqlException or IOException or TimeoutException)
+        catch (Exception problem) when (problem is NpgsqlException or IOException or TimeoutException or ObjectDisposedException)
         {
-            // Gone from the table within minutes anyway (its seen_at ages out).
+            // Gone from the table within minutes anyway (its seen_at ages out); at shutdown the data source may be gone already.
         }
     }
 

@@ -14,6 +14,7 @@ namespace ThumbnailApi.Processing;
 public sealed partial class AbandonedTaskReaper(
     ITaskStore store,
     ITaskFeed feed,
+    TaskFiles files,
     StartupRecovery recovery,
     InstanceIdentity instance,
     TaskLeases leases,
@@ -49,6 +50,7 @@ public sealed partial class AbandonedTaskReaper(
             {
                 WorkerLog.GaveUp(logger, id, options.Value.MaxAttempts);
                 metrics.TaskGivenUp("processing_crashed");
+                files.TryDeleteUpload(id);
             }
 
             foreach (var id in reaped.Requeued)

@@ -61,6 +61,7 @@ public sealed class ThumbnailWorker(
             {
                 WorkerLog.GaveUp(logger, id, _options.MaxAttempts);
                 metrics.TaskGivenUp("processing_crashed");
+                files.TryDeleteUpload(id);
             }
 
             var partials = await sweep.DeleteAbandonedPartialThumbnailsAsync();

@@ -25,12 +25,12 @@ public sealed class CrossInstanceTests
         await using var cluster = await SharedDatabaseInstances.CreateAsync();
         using var busyGate = new GatedThumbnailer();
         var busy = cluster.Start(OneWorker, s => s.AddSingleton<IThumbnailer>(busyGate));
-        var idle = cluster.Start(OneWorker);
         using var viaBusy = busy.CreateApiClient();
-        using var viaIdle = idle.CreateApiClient();
-
-        await viaBusy.UploadAsync(TestImages.Path("photo.jpg"));
+        await viaBusy.UploadAsync(TestImages.Path("photo.jpg")); // the only instance so far: it takes this one and holds it
         await busyGate.WaitUntilHeldAsync();
+        var idle = cluster.Start(OneWorker);
+        using var viaIdle = idle.CreateApiClient();
+        await cluster.WaitUntilIdleClaimersAsync(1);
         var clock = Stopwatch.StartNew();
         var id = await viaBusy.UploadAsync(TestImages.Path("alpha.png"));
 
@@ -154,9 +154,9 @@ public sealed class CrossInstanceTests
     public async Task When_an_instance_loses_its_notifications_a_waiting_request_still_sees_the_task_finish()
     {
         await using var cluster = await SharedDatabaseInstances.CreateAsync();
-        using var gate = new GatedThumbnailer();
+        using var gate = new GatedThumbnailer(); // shared: whichever instance claims the task holds it here
         var worker = cluster.Start(OneWorker, s => s.AddSingleton<IThumbnailer>(gate));
-        var waiter = cluster.Start(new Dictionary<string, string?> { ["ThumbnailApi:WorkerCount"] = "1" }, s => s.AddSingleton<IThumbnailer>(new GatedThumbnailer()));
+        var waiter = cluster.Start(OneWorker, s => s.AddSingleton<IThumbnailer>(gate));
         using var viaWorker = worker.CreateApiClient();
         using var viaWaiter = waiter.CreateApiClient();
         var id = await viaWorker.UploadAsync(TestImages.Path("photo.jpg"));
@@ -168,7 +168,8 @@ public sealed class CrossInstanceTests
         await using (var connection = await cluster.OpenAsync())
         {
             await connection.ExecuteAsync(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'");
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = @name",
+                new { name = ThumbnailApi.Persistence.PostgresListener.ApplicationName });
         }
 
         gate.Open();

@@ -45,6 +45,17 @@ public sealed class SharedDatabaseInstances : IAsyncDisposable
         return instance;
     }
 
+    /// <summary>Waits until this many instances have told the database that they have an idle worker (so a queued task can wake them).</summary>
+    public async Task WaitUntilIdleClaimersAsync(int count)
+    {
+        var ready = await Eventually.TrueAsync(async () =>
+        {
+            await using var connection = await OpenAsync();
+            return await Dapper.SqlMapper.ExecuteScalarAsync<long>(connection, "SELECT count(*) FROM claimers WHERE idle_workers > 0") >= count;
+        });
+        Assert.That(ready, Is.True, $"{count} instance(s) with an idle worker registered in time");
+    }
+
     /// <summary>A connection to the shared database, for assertions on what the instances stored.</summary>
     public async Task<NpgsqlConnection> OpenAsync() => await _server.OpenAsync(Database);
 
