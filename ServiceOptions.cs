@@ -16,6 +16,12 @@ public sealed class ServiceOptions
     public TaskStoreKind Store { get; set; } = TaskStoreKind.Sqlite;
 
     /// <summary>
+    /// Where uploads and thumbnails are stored: <c>local</c> (the default: the data folder) or <c>s3</c>
+    /// (an S3-compatible bucket, ThumbnailApi:S3:*), which instances on different machines share.
+    /// </summary>
+    public Blobs.BlobStoreKind Blobs { get; set; } = ThumbnailApi.Blobs.BlobStoreKind.Local;
+
+    /// <summary>
     /// Seconds a worker's claim on a task holds without a heartbeat (heartbeats come every third of
     /// it). When an instance dies, its tasks go back to the queue this long after its last heartbeat.
     /// </summary>

@@ -2,6 +2,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.Extensions.Options;
+using ThumbnailApi.Blobs;
 using ThumbnailApi.Endpoints;
 using ThumbnailApi.Imaging;
 using ThumbnailApi.Operations;
@@ -71,7 +72,9 @@ public static class ServiceRegistration
 
         services.AddSingleton(TimeProvider.System);
         services.AddTaskStore(DataPath);
-        services.AddSingleton(provider => new TaskFiles(DataPath(provider.GetRequiredService<IOptions<ServiceOptions>>().Value)));
+        services.AddBlobStore(DataPath);
+        services.AddSingleton(provider => new TaskFiles(
+            provider.GetRequiredService<IBlobStore>(), DataPath(provider.GetRequiredService<IOptions<ServiceOptions>>().Value)));
         services.AddSingleton<DiskReserve>();
         services.AddSingleton<TaskLeases>();
         services.AddSingleton<ClaimTaskFeed>();

@@ -42,31 +42,27 @@ public static class ThumbnailEndpoints
     }
 
     public static async Task<Results<FileStreamHttpResult, JsonHttpResult<ApiError>>> GetThumbnailAsync(
-        string taskId, HttpResponse response, ITaskStore store, TaskFiles files)
+        string taskId, HttpResponse response, ITaskStore store, TaskFiles files, CancellationToken cancellation)
     {
         if (!TaskId.TryParse(taskId, out var id) || await store.FindAsync(id) is not { } task)
         {
             return ApiErrors.TaskNotFound(taskId);
         }
 
-        if (task.State != TaskState.Succeeded || task.ThumbnailType is null || task.ThumbnailEtag is null)
+        if (task.State != TaskState.Succeeded || task.ThumbnailType is null || task.ThumbnailEtag is null || TaskFiles.ThumbnailKeyOf(task) is not { } key)
         {
             return task.State == TaskState.Failed ? ApiErrors.TaskFailed(id) : ApiErrors.NotReady(id);
         }
 
-        FileStream stream;
-        try
-        {
-            stream = files.OpenThumbnail(id, task.LeaseToken, TaskFiles.ExtensionFor(task.ThumbnailType));
-        }
-        catch (FileNotFoundException)
+        if (await files.OpenThumbnailAsync(key, cancellation) is not { } content)
         {
             return ApiErrors.TaskNotFound(taskId);
         }
 
         // A thumbnail never changes once made: let browsers and proxies keep it.
         response.Headers.CacheControl = "public, max-age=31536000, immutable";
-        return TypedResults.File(stream, task.ThumbnailType, entityTag: EntityTagHeaderValue.Parse(task.ThumbnailEtag),
+        response.RegisterForDisposeAsync(content);
+        return TypedResults.File(content.Stream, task.ThumbnailType, entityTag: EntityTagHeaderValue.Parse(task.ThumbnailEtag),
             lastModified: task.CompletedAt is { } at ? DateTimeOffset.FromUnixTimeMilliseconds(at) : null);
     }
 }

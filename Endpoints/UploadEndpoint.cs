@@ -101,7 +101,7 @@ public static partial class UploadEndpoint
                 // Reading the header holds the file in memory: that memory comes out of the decoding budget too
                 // (ahead of tasks waiting for a big decode to end, when it fits: the check takes milliseconds).
                 using var probeMemory = await memory.ReserveAsync(HeaderProbe.ProbeMemoryBytes(form.Format, form.Bytes), cancellation, aheadOfWaiting: true);
-                using var upload = files.OpenUpload(id);
+                using var upload = files.OpenReceivedUpload(id);
                 inspection = HeaderProbe.Inspect(upload, spec, settings.ImagingLimits, cancellation);
             }
             catch (ImageRejectedException rejection)
@@ -111,6 +111,8 @@ public static partial class UploadEndpoint
                     : ApiErrors.Unprocessable(rejection.Code, rejection.Message);
             }
 
+            // A 202 means the bytes are durable: a remote store has them before the task exists.
+            await files.StoreUploadAsync(id, form.Bytes, cancellation);
             var header = inspection.Header;
             var task = new TaskRecord
             {
@@ -155,7 +157,7 @@ public static partial class UploadEndpoint
         {
             if (!accepted)
             {
-                files.TryDeleteUpload(id);
+                await files.TryDeleteUploadAsync(id);
             }
         }
     }

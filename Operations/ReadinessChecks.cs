@@ -16,60 +16,37 @@ public sealed class DatabaseCheck(ITaskStore store) : IHealthCheck
 }
 
 /// <summary>
-/// The data folder takes writes: a small file is created, flushed and deleted in the uploads and
-/// thumbnails folders at every check, and its free space is not under the reserve (uploads are
-/// refused while it is). Descriptions name the cause, never the path.
+/// Where bytes are stored takes writes (the blob store writes, reads back and removes a small blob:
+/// in the data folder, or in the bucket), and the data folder, where uploads are received, has its
+/// free space above the reserve (uploads are refused while it is not). Descriptions name the cause,
+/// never a path, bucket address or credential.
 /// </summary>
 public sealed class DataFolderCheck(TaskFiles files, DiskReserve reserve) : IHealthCheck
 {
-    private const int NoSpace = 28;       // ENOSPC
-    private const int ReadOnlyFs = 30;    // EROFS
-    private const int QuotaExceeded = 122; // EDQUOT
-
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
-        try
-        {
-            await Task.Run(files.ProbeWritable, cancellationToken).WaitAsync(cancellationToken);
-        }
-        catch (UnauthorizedAccessException)
-        {
-            return HealthCheckResult.Unhealthy("The data folder does not accept writes: permission denied.", data: FreeSpace());
-        }
-        catch (IOException problem)
-        {
-            var reason = problem switch
-            {
-                DirectoryNotFoundException => "its uploads or thumbnails folder is missing",
-                { HResult: NoSpace or QuotaExceeded } => "the disk is full",
-                { HResult: ReadOnlyFs } => "the file system is read-only",
-                _ => "input/output error",
-            };
-            return HealthCheckResult.Unhealthy($"The data folder does not accept writes: {reason}.", data: FreeSpace());
-        }
-
-        var space = FreeSpace();
-        return reserve.HasRoomFor(0)
-            ? HealthCheckResult.Healthy("The data folder accepts writes.", space)
-            : HealthCheckResult.Unhealthy(
-                "The data folder accepts writes, but its free space is under the reserve (min_free_bytes): uploads are refused with 503 until space is freed.",
-                data: space);
-    }
-
-    private Dictionary<string, object> FreeSpace()
-    {
-        var data = new Dictionary<string, object>();
+        var health = await Task.Run(() => files.Blobs.CheckHealthAsync(cancellationToken), cancellationToken).WaitAsync(cancellationToken);
+        var data = new Dictionary<string, object>(health.Data);
         try
         {
             data["available_bytes"] = files.AvailableBytes();
         }
         catch (IOException)
         {
-            // Not measurable (the folder is gone): the write probe above already said why.
+            // Not measurable (the folder is gone): the probe says why.
         }
 
         data["min_free_bytes"] = reserve.ReserveBytes;
-        return data;
+        if (!health.Healthy)
+        {
+            return HealthCheckResult.Unhealthy(health.Description, data: data);
+        }
+
+        return reserve.HasRoomFor(0)
+            ? HealthCheckResult.Healthy(health.Description, data)
+            : HealthCheckResult.Unhealthy(
+                "The data folder's free space is under the reserve (min_free_bytes): uploads are refused with 503 until space is freed.",
+                data: data);
     }
 }
 

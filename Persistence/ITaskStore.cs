@@ -71,6 +71,15 @@ public interface ITaskStore
     /// <summary>Moves the lease's expiry on; false when the claim was lost (the task was re-queued, finished elsewhere or deleted).</summary>
     Task<bool> RenewLeaseAsync(string id, TaskLease lease);
 
+    /// <summary>
+    /// Makes the claimed task refer to the stored thumbnail <paramref name="key"/> (thumbnails are stored
+    /// once per content and shared), if the claim with <paramref name="leaseToken"/> still holds. Call
+    /// it before putting the bytes in the store, and only then: it waits for any deletion of that key
+    /// in progress (the same lock, see <see cref="DeleteTaskAsync"/>), so either the deleter sees this
+    /// reference and keeps the blob, or it deleted the blob first and the put that follows stores it again.
+    /// </summary>
+    Task<bool> ReferenceThumbnailAsync(string id, string leaseToken, string key);
+
     /// <summary>Records the thumbnail, if the claim with <paramref name="leaseToken"/> still holds.</summary>
     Task<bool> MarkSucceededAsync(string id, string leaseToken, StoredThumbnail thumbnail);
 
@@ -94,14 +103,23 @@ public interface ITaskStore
 
     // ---- deleting -----------------------------------------------------------------------------
 
-    /// <summary>Deletes a task and returns its row as it was, so its files can go too; null when unknown.</summary>
-    Task<TaskRecord?> DeleteTaskAsync(string id);
+    /// <summary>
+    /// Deletes a task and returns its row as it was, so its upload can go too; null when unknown. When
+    /// no other task refers to its thumbnail any more, <paramref name="deleteThumbnail"/> deletes it
+    /// before the deletion commits, under the thumbnail key's lock, so no task can start to refer to
+    /// it meanwhile (<see cref="ReferenceThumbnailAsync"/>). When that deletion fails, nothing is deleted.
+    /// </summary>
+    Task<TaskRecord?> DeleteTaskAsync(string id, Func<string, Task> deleteThumbnail);
 
     /// <summary>
     /// Deletes at most <paramref name="limit"/> tasks that finished before <paramref name="finishedBefore"/>,
-    /// oldest first, in one short statement, and returns them so their files can go too.
+    /// oldest first, in one short transaction, with their thumbnails no other task refers to (as
+    /// <see cref="DeleteTaskAsync"/>), and returns them so their uploads can go too.
     /// </summary>
-    Task<IReadOnlyList<TaskRecord>> DeleteFinishedBeforeAsync(long finishedBefore, int limit);
+    Task<IReadOnlyList<TaskRecord>> DeleteFinishedBeforeAsync(long finishedBefore, int limit, Func<string, Task> deleteThumbnail);
+
+    /// <summary>Which of <paramref name="keys"/> some task refers to (for the sweep of thumbnails no task uses).</summary>
+    Task<HashSet<string>> ThumbnailKeysInUseAsync(IReadOnlyCollection<string> keys);
 
     /// <summary>
     /// The right to run the retention sweep now, held until disposed; null when another instance holds

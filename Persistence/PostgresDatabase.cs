@@ -95,6 +95,11 @@ public sealed class PostgresDatabase(NpgsqlDataSource source)
         CREATE TRIGGER tasks_deleted_notify AFTER DELETE ON tasks
             FOR EACH ROW EXECUTE FUNCTION thumbnail_notify_done();
         """,
+        // 2: thumbnails stored once per content: the key a task's thumbnail is under, shared by tasks with the same result.
+        """
+        ALTER TABLE tasks ADD COLUMN thumbnail_key text;
+        CREATE INDEX tasks_thumbnail_key ON tasks (thumbnail_key) WHERE thumbnail_key IS NOT NULL;
+        """,
     ];
 
     static PostgresDatabase() => DefaultTypeMap.MatchNamesWithUnderscores = true;

@@ -108,6 +108,18 @@ public sealed class PostgresTaskStore(PostgresDatabase database, TimeProvider cl
             "UPDATE tasks SET lease_expires_at = @ExpiresAt WHERE id = @id AND state = 'processing' AND lease_token = @Token",
             new { id, lease.ExpiresAt, lease.Token }) == 1);
 
+    /// <summary>Under the key's advisory lock, which a deletion of the same key holds while it checks for references and deletes the blob.</summary>
+    public Task<bool> ReferenceThumbnailAsync(string id, string leaseToken, string key) => Run(async connection =>
+    {
+        await using var transaction = await connection.BeginTransactionAsync();
+        await LockThumbnailAsync(connection, transaction, key);
+        var referenced = await connection.ExecuteAsync(
+            "UPDATE tasks SET thumbnail_key = @key WHERE id = @id AND state = 'processing' AND lease_token = @leaseToken",
+            new { id, leaseToken, key }, transaction) == 1;
+        await transaction.CommitAsync();
+        return referenced;
+    });
+
     public Task<bool> MarkSucceededAsync(string id, string leaseToken, StoredThumbnail thumbnail) => Run(async connection =>
         await connection.ExecuteAsync(
             """
@@ -163,18 +175,59 @@ public sealed class PostgresTaskStore(PostgresDatabase database, TimeProvider cl
         return new RecoveredTasks(requeued, givenUp);
     });
 
-    public Task<TaskRecord?> DeleteTaskAsync(string id) => Run(connection =>
-        connection.QuerySingleOrDefaultAsync<TaskRecord>("DELETE FROM tasks WHERE id = @id RETURNING *", new { id }));
+    public Task<TaskRecord?> DeleteTaskAsync(string id, Func<string, Task> deleteThumbnail) => Run(async connection =>
+    {
+        await using var transaction = await connection.BeginTransactionAsync();
+        var task = await connection.QuerySingleOrDefaultAsync<TaskRecord>("DELETE FROM tasks WHERE id = @id RETURNING *", new { id }, transaction);
+        if (task is not null)
+        {
+            await DeleteUnreferencedAsync(connection, transaction, [task], deleteThumbnail);
+        }
 
-    public Task<IReadOnlyList<TaskRecord>> DeleteFinishedBeforeAsync(long finishedBefore, int limit) => Run(async connection =>
-        (IReadOnlyList<TaskRecord>)(await connection.QueryAsync<TaskRecord>(
+        await transaction.CommitAsync();
+        return task;
+    });
+
+    public Task<IReadOnlyList<TaskRecord>> DeleteFinishedBeforeAsync(long finishedBefore, int limit, Func<string, Task> deleteThumbnail) => Run(async connection =>
+    {
+        await using var transaction = await connection.BeginTransactionAsync();
+        var deleted = (await connection.QueryAsync<TaskRecord>(
             """
             DELETE FROM tasks WHERE id IN (
                 SELECT id FROM tasks WHERE state IN ('succeeded', 'failed') AND completed_at < @finishedBefore
                 ORDER BY completed_at LIMIT @limit FOR UPDATE SKIP LOCKED)
             RETURNING *
             """,
-            new { finishedBefore, limit })).AsList());
+            new { finishedBefore, limit }, transaction)).AsList();
+        await DeleteUnreferencedAsync(connection, transaction, deleted, deleteThumbnail);
+        await transaction.CommitAsync();
+        return (IReadOnlyList<TaskRecord>)deleted;
+    });
+
+    public Task<HashSet<string>> ThumbnailKeysInUseAsync(IReadOnlyCollection<string> keys) => Run(async connection =>
+        (await connection.QueryAsync<string>("SELECT DISTINCT thumbnail_key FROM tasks WHERE thumbnail_key = ANY(@keys)", new { keys = keys.ToArray() }))
+        .ToHashSet(StringComparer.Ordinal));
+
+    /// <summary>
+    /// Deletes the thumbnails of <paramref name="deleted"/> that no remaining task refers to, each under its
+    /// key's lock (taken in key order, so two deleters never wait for each other), inside the deleting transaction.
+    /// </summary>
+    private static async Task DeleteUnreferencedAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
+                                                      IEnumerable<TaskRecord> deleted, Func<string, Task> deleteThumbnail)
+    {
+        foreach (var key in deleted.Select(task => task.ThumbnailKey).OfType<string>().Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal))
+        {
+            await LockThumbnailAsync(connection, transaction, key);
+            if (!await connection.ExecuteScalarAsync<bool>("SELECT EXISTS (SELECT 1 FROM tasks WHERE thumbnail_key = @key)", new { key }, transaction))
+            {
+                await deleteThumbnail(key);
+            }
+        }
+    }
+
+    /// <summary>A transaction-level advisory lock on one thumbnail key (released at commit or rollback).</summary>
+    private static Task LockThumbnailAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string key) =>
+        connection.ExecuteAsync("SELECT pg_advisory_xact_lock(hashtextextended(@key, 0))", new { key }, transaction);
 
     /// <summary>
     /// A session advisory lock on a connection of its own, outside the pool: a pooled connection keeps a

@@ -58,6 +58,11 @@ public sealed class SqliteDatabase
         ALTER TABLE tasks ADD COLUMN lease_token TEXT;
         ALTER TABLE tasks ADD COLUMN lease_expires_at INTEGER;
         """,
+        // 7: thumbnails stored once per content: the key a task's thumbnail is under, shared by tasks with the same result.
+        """
+        ALTER TABLE tasks ADD COLUMN thumbnail_key TEXT;
+        CREATE INDEX tasks_thumbnail_key ON tasks (thumbnail_key) WHERE thumbnail_key IS NOT NULL;
+        """,
     ];
 
     private readonly string _connectionString;

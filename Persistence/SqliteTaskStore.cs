@@ -121,6 +121,12 @@ public sealed class SqliteTaskStore(SqliteDatabase database, TimeProvider clock,
             "UPDATE tasks SET lease_expires_at = @ExpiresAt WHERE id = @id AND state = 'processing' AND lease_token = @Token",
             new { id, lease.ExpiresAt, lease.Token }) == 1);
 
+    /// <summary>SQLite serialises writers: this write waits for a deletion's transaction, which holds the file's write lock while it deletes a blob.</summary>
+    public Task<bool> ReferenceThumbnailAsync(string id, string leaseToken, string key) => Run(async connection =>
+        await connection.ExecuteAsync(
+            "UPDATE tasks SET thumbnail_key = @key WHERE id = @id AND state = 'processing' AND lease_token = @leaseToken",
+            new { id, leaseToken, key }) == 1);
+
     public Task<bool> MarkSucceededAsync(string id, string leaseToken, StoredThumbnail thumbnail) => Finish(id, connection =>
         connection.ExecuteAsync(
             """
@@ -191,9 +197,18 @@ public sealed class SqliteTaskStore(SqliteDatabase database, TimeProvider clock,
         return new RecoveredTasks(requeued, givenUp);
     });
 
-    public Task<TaskRecord?> DeleteTaskAsync(string id) => Run(async connection =>
+    public Task<TaskRecord?> DeleteTaskAsync(string id, Func<string, Task> deleteThumbnail) => Run(async connection =>
     {
-        var task = await connection.QuerySingleOrDefaultAsync<TaskRecord>("DELETE FROM tasks WHERE id = @id RETURNING *", new { id });
+        // A transaction holds SQLite's write lock (BEGIN IMMEDIATE) until it ends: no reference to the
+        // thumbnail can be written between the check below and the blob's deletion.
+        await using var transaction = await connection.BeginTransactionAsync();
+        var task = await connection.QuerySingleOrDefaultAsync<TaskRecord>("DELETE FROM tasks WHERE id = @id RETURNING *", new { id }, transaction);
+        if (task is not null)
+        {
+            await DeleteUnreferencedAsync(connection, transaction, [task], deleteThumbnail);
+        }
+
+        await transaction.CommitAsync();
         if (task is not null)
         {
             events.RaiseFinished(id);
@@ -202,15 +217,37 @@ public sealed class SqliteTaskStore(SqliteDatabase database, TimeProvider clock,
         return task;
     });
 
-    public Task<IReadOnlyList<TaskRecord>> DeleteFinishedBeforeAsync(long finishedBefore, int limit) => Run(async connection =>
-        (IReadOnlyList<TaskRecord>)(await connection.QueryAsync<TaskRecord>(
+    public Task<IReadOnlyList<TaskRecord>> DeleteFinishedBeforeAsync(long finishedBefore, int limit, Func<string, Task> deleteThumbnail) => Run(async connection =>
+    {
+        await using var transaction = await connection.BeginTransactionAsync();
+        var deleted = (await connection.QueryAsync<TaskRecord>(
             """
             DELETE FROM tasks WHERE id IN (
                 SELECT id FROM tasks WHERE state IN ('succeeded', 'failed') AND completed_at < @finishedBefore
                 ORDER BY completed_at LIMIT @limit)
             RETURNING *
             """,
-            new { finishedBefore, limit })).AsList());
+            new { finishedBefore, limit }, transaction)).AsList();
+        await DeleteUnreferencedAsync(connection, transaction, deleted, deleteThumbnail);
+        await transaction.CommitAsync();
+        return (IReadOnlyList<TaskRecord>)deleted;
+    });
+
+    public Task<HashSet<string>> ThumbnailKeysInUseAsync(IReadOnlyCollection<string> keys) => Run(async connection =>
+        (await connection.QueryAsync<string>("SELECT DISTINCT thumbnail_key FROM tasks WHERE thumbnail_key IN @keys", new { keys })).ToHashSet(StringComparer.Ordinal));
+
+    /// <summary>Deletes the thumbnails of <paramref name="deleted"/> that no remaining task refers to, inside the deleting transaction.</summary>
+    private static async Task DeleteUnreferencedAsync(SqliteConnection connection, System.Data.Common.DbTransaction transaction,
+                                                      IEnumerable<TaskRecord> deleted, Func<string, Task> deleteThumbnail)
+    {
+        foreach (var key in deleted.Select(task => task.ThumbnailKey).OfType<string>().Distinct(StringComparer.Ordinal))
+        {
+            if (!await connection.ExecuteScalarAsync<bool>("SELECT EXISTS (SELECT 1 FROM tasks WHERE thumbnail_key = @key)", new { key }, transaction))
+            {
+                await deleteThumbnail(key);
+            }
+        }
+    }
 
     /// <summary>One process: its sweeps never overlap (the retention service runs them one after another).</summary>
     public Task<IAsyncDisposable?> TryTakeSweeperTurnAsync() => Task.FromResult<IAsyncDisposable?>(NoTurn.Instance);

@@ -1,22 +1,28 @@
+using System.Security.Cryptography;
+using ThumbnailApi.Blobs;
+
 namespace ThumbnailApi.Persistence;
 
 /// <summary>
-/// The files of a task under the data folder: <c>uploads/{id}</c> until it is processed and
-/// <c>thumbnails/{id}.{lease token}.{ext}</c> after (tasks finished before leases existed:
-/// <c>thumbnails/{id}.{ext}</c>). The lease token in the name means a worker that lost its claim, and
-/// whose result is fenced out, can only ever write or delete its own file, never the one the new
-/// owner made. Paths are built from validated ids and tokens only, never from user input.
+/// A task's bytes in the blob store (<see cref="IBlobStore"/>: the data folder or an S3 bucket): its
+/// upload (<c>uploads/{id}</c>) until it is processed, and its thumbnail, stored once per content
+/// (<c>thumbnails/{sha256}.{ext}</c>) and shared by every task whose thumbnail has the same bytes.
+/// An upload is received into a local file first (the header check reads it there): with a local
+/// store that file is already the blob; with a remote one it is put in the bucket before the 202 and
+/// removed. Keys are built from validated ids and digests only, never from user input.
 /// </summary>
 public sealed class TaskFiles
 {
-    private const string PartialSuffix = ".partial";
     private static readonly string[] ThumbnailExtensions = ["png", "jpg", "webp"];
 
-    /// <summary>Creates the folders if it can; if storage is unusable now, start-up recovery creates them later (<see cref="EnsureFolders"/>).</summary>
-    public TaskFiles(string dataPath)
+    private readonly IBlobStore _blobs;
+
+    /// <summary>Creates the local folders if it can; if the disk is unusable now, start-up recovery creates them later (<see cref="EnsureFolders"/>).</summary>
+    public TaskFiles(IBlobStore blobs, string dataPath)
     {
-        Uploads = Path.GetFullPath(Path.Combine(dataPath, "uploads"));
-        Thumbnails = Path.GetFullPath(Path.Combine(dataPath, "thumbnails"));
+        _blobs = blobs;
+        DataPath = Path.GetFullPath(dataPath);
+        Scratch = Path.Combine(DataPath, "scratch");
         try
         {
             EnsureFolders();
@@ -27,25 +33,70 @@ public sealed class TaskFiles
         }
     }
 
-    public string Uploads { get; }
+    public string DataPath { get; }
 
-    public string Thumbnails { get; }
+    /// <summary>Where uploads are received before they go to a remote store, and remote blobs are copied for decoding.</summary>
+    public string Scratch { get; }
 
-    /// <summary>A new, empty upload file for streaming the request body into.</summary>
+    /// <summary>The blob store everything goes to.</summary>
+    public IBlobStore Blobs => _blobs;
+
+    /// <summary>Creates the local folders: the blob folders of a local store, and the scratch folder.</summary>
+    public void EnsureFolders()
+    {
+        Directory.CreateDirectory(DataPath);
+        Directory.CreateDirectory(Scratch);
+        foreach (var folder in (string[])[BlobKeys.Uploads, BlobKeys.Thumbnails])
+        {
+            if (_blobs.LocalPath(folder + "x") is { } path)
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            }
+        }
+    }
+
+    // ---- uploads ------------------------------------------------------------------------------
+
+    /// <summary>A new, empty local file to stream the request body into (with a local store: the blob itself).</summary>
     public FileStream CreateUpload(string id) =>
-        new(UploadPath(id), FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read, 0, FileOptions.Asynchronous);
+        new(ReceivedPath(id), FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read, 0, FileOptions.Asynchronous);
 
-    public FileStream OpenUpload(string id) =>
-        new(UploadPath(id), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 64 * 1024, FileOptions.SequentialScan);
+    /// <summary>The received upload, for the header check at upload time.</summary>
+    public FileStream OpenReceivedUpload(string id) =>
+        new(ReceivedPath(id), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 64 * 1024, FileOptions.SequentialScan);
 
-    public void DeleteUpload(string id) => File.Delete(UploadPath(id));
+    /// <summary>Makes the received upload durable in the store (a remote store gets it now; the local file goes).</summary>
+    public async Task StoreUploadAsync(string id, long length, CancellationToken cancellation)
+    {
+        if (_blobs.LocalPath(BlobKeys.Upload(id)) is not null)
+        {
+            return; // received in place
+        }
 
-    /// <summary>Deletes the upload if storage allows; false when it could not (the file is then an orphan, removed at the next start).</summary>
-    public bool TryDeleteUpload(string id)
+        var received = ReceivedPath(id);
+        await using (var file = new FileStream(received, FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024, FileOptions.Asynchronous | FileOptions.SequentialScan))
+        {
+            await _blobs.PutAsync(BlobKeys.Upload(id), file, length, cancellation);
+        }
+
+        File.Delete(received);
+    }
+
+    /// <summary>The upload, seekable, for the decoders (a remote one is copied to a temporary file first).</summary>
+    public Task<Stream> OpenUploadAsync(string id, CancellationToken cancellation) => _blobs.OpenSeekableAsync(BlobKeys.Upload(id), cancellation);
+
+    /// <summary>Deletes the upload (and a received copy not yet stored); false when storage would not let it (the sweep removes it later).</summary>
+    public async Task<bool> TryDeleteUploadAsync(string id)
     {
         try
         {
-            DeleteUpload(id);
+            var received = ReceivedPath(id);
+            if (_blobs.LocalPath(BlobKeys.Upload(id)) is null && File.Exists(received))
+            {
+                File.Delete(received);
+            }
+
+            await _blobs.DeleteAsync(BlobKeys.Upload(id));
             return true;
         }
         catch (Exception problem) when (StorageUnavailableException.Matches(problem))
@@ -54,129 +105,70 @@ public sealed class TaskFiles
         }
     }
 
-    /// <summary>Creates the uploads and thumbnails folders (once storage can be written).</summary>
-    public void EnsureFolders()
+    // ---- thumbnails ---------------------------------------------------------------------------
+
+    /// <summary>The key a thumbnail with these bytes is stored under, and its SHA-256 (the strong ETag's source).</summary>
+    public static (string Key, byte[] Sha256) ThumbnailKeyFor(byte[] bytes, string contentType)
     {
-        Directory.CreateDirectory(Uploads);
-        Directory.CreateDirectory(Thumbnails);
+        var sha256 = SHA256.HashData(bytes);
+        return (BlobKeys.Thumbnail(Convert.ToHexStringLower(sha256), ExtensionFor(contentType)), sha256);
     }
 
-    /// <summary>
-    /// Writes the thumbnail to a temporary name and renames it, so a reader never sees half a file.
-    /// When the write fails (disk full), the half-written temporary file is removed.
-    /// </summary>
-    public void SaveThumbnail(string id, string? leaseToken, string extension, byte[] bytes)
+    /// <summary>Stores a thumbnail's bytes under its content key (again, if it is there already: the same bytes).</summary>
+    public Task SaveThumbnailAsync(string key, byte[] bytes, CancellationToken cancellation = default) =>
+        _blobs.PutAsync(key, new MemoryStream(bytes, writable: false), bytes.Length, cancellation);
+
+    public Task<BlobContent?> OpenThumbnailAsync(string key, CancellationToken cancellation = default) => _blobs.OpenReadAsync(key, cancellation);
+
+    /// <summary>A stored thumbnail's bytes, or null when it is gone.</summary>
+    public async Task<byte[]?> ReadThumbnailAsync(string key, CancellationToken cancellation = default)
     {
-        var path = ThumbnailPath(id, leaseToken, extension);
-        var partial = path + PartialSuffix;
-        try
-        {
-            using (var stream = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, 0))
-            {
-                stream.Write(bytes);
-                stream.Flush(flushToDisk: true);
-            }
-
-            File.Move(partial, path, overwrite: true);
-        }
-        catch (Exception problem) when (StorageUnavailableException.Matches(problem))
-        {
-            TryDelete(partial);
-            throw;
-        }
-    }
-
-    public FileStream OpenThumbnail(string id, string? leaseToken, string extension) =>
-        new(ThumbnailPath(id, leaseToken, extension), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 0, FileOptions.Asynchronous);
-
-    public void DeleteThumbnail(string id, string? leaseToken, string extension) => File.Delete(ThumbnailPath(id, leaseToken, extension));
-
-    /// <summary>A finished thumbnail's bytes, or null when it is gone (deleted or expired meanwhile).</summary>
-    public byte[]? ReadThumbnail(string id, string? leaseToken, string extension)
-    {
-        try
-        {
-            return File.ReadAllBytes(ThumbnailPath(id, leaseToken, extension));
-        }
-        catch (FileNotFoundException)
+        await using var content = await _blobs.OpenReadAsync(key, cancellation);
+        if (content is null)
         {
             return null;
         }
+
+        using var copy = new MemoryStream();
+        await content.Stream.CopyToAsync(copy, cancellation);
+        return copy.ToArray();
     }
+
+    /// <summary>Deletes a stored thumbnail: the store calls this only once no task refers to it.</summary>
+    public Task DeleteThumbnailAsync(string key) => _blobs.DeleteAsync(key);
 
     /// <summary>
-    /// Proves the data folder takes writes now: in each of its folders, creates a small file,
-    /// writes and flushes it to disk, and deletes it. Throws the IOException (disk full, read-only)
-    /// or UnauthorizedAccessException the first failing step raised.
+    /// The key of a finished task's thumbnail: its content key, or for a task finished before thumbnails
+    /// were stored by content, the file named after it (<c>{id}.{lease token}.{ext}</c> or <c>{id}.{ext}</c>).
     /// </summary>
-    public void ProbeWritable()
+    public static string? ThumbnailKeyOf(TaskRecord task) => task switch
     {
-        foreach (var folder in (string[])[Uploads, Thumbnails])
-        {
-            var probe = Path.Combine(folder, $".write-probe-{Guid.NewGuid():N}");
-            try
-            {
-                using var stream = new FileStream(probe, FileMode.CreateNew, FileAccess.Write, FileShare.None, 0);
-                stream.Write(new byte[512]);
-                stream.Flush(flushToDisk: true);
-            }
-            finally
-            {
-                File.Delete(probe);
-            }
-        }
-    }
+        { ThumbnailKey: { } key } => key,
+        { ThumbnailType: { } type, LeaseToken: { } token } => $"{BlobKeys.Thumbnails}{task.Id}.{token}.{ExtensionFor(type)}",
+        { ThumbnailType: { } type } => $"{BlobKeys.Thumbnails}{task.Id}.{ExtensionFor(type)}",
+        _ => null,
+    };
 
-    /// <summary>Deletes what a (deleted or expired) task has on disk: its upload and its thumbnail. Files of claims it lost are the sweep's.</summary>
-    public void DeleteTaskFiles(TaskRecord task)
+    /// <summary>Deletes the files a task had before thumbnails were stored by content (only that task used them).</summary>
+    public async Task DeleteOldStyleThumbnailsAsync(TaskRecord task)
     {
-        DeleteUpload(task.Id);
+        if (task.ThumbnailKey is not null)
+        {
+            return;
+        }
+
         foreach (var extension in ThumbnailExtensions)
         {
-            DeleteThumbnail(task.Id, task.LeaseToken, extension);
-        }
-    }
-
-    /// <summary>Every upload, thumbnail and half-written thumbnail named by a task id, with its lease token and last write time.</summary>
-    public IEnumerable<TaskFile> EnumerateTaskFiles()
-    {
-        foreach (var file in new DirectoryInfo(Uploads).EnumerateFiles())
-        {
-            if (TaskId.TryParse(file.Name, out var id) && id == file.Name)
+            await _blobs.DeleteAsync($"{BlobKeys.Thumbnails}{task.Id}.{extension}");
+            if (task.LeaseToken is { } token)
             {
-                yield return new TaskFile(id, null, TaskFileKind.Upload, file.FullName, file.LastWriteTimeUtc);
-            }
-        }
-
-        foreach (var file in new DirectoryInfo(Thumbnails).EnumerateFiles())
-        {
-            var partial = file.Name.EndsWith(PartialSuffix, StringComparison.Ordinal);
-            var parts = file.Name.Split('.');
-            if (TaskId.TryParse(parts[0], out var id) && id == parts[0])
-            {
-                var token = parts.Length >= 3 && IsToken(parts[1]) ? parts[1] : null;
-                yield return new TaskFile(id, token, partial ? TaskFileKind.PartialThumbnail : TaskFileKind.Thumbnail, file.FullName, file.LastWriteTimeUtc);
+                await _blobs.DeleteAsync($"{BlobKeys.Thumbnails}{task.Id}.{token}.{extension}");
             }
         }
     }
 
-    /// <summary>Deletes a file found by <see cref="EnumerateTaskFiles"/>.</summary>
-    public static void Delete(TaskFile file) => File.Delete(file.Path);
-
-    private static void TryDelete(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (Exception problem) when (StorageUnavailableException.Matches(problem))
-        {
-            // Left for the start-up clean-up, which removes every *.partial file.
-        }
-    }
-
-    /// <summary>Bytes free for the service on the data folder's file system.</summary>
-    public long AvailableBytes() => new DriveInfo(Uploads).AvailableFreeSpace;
+    /// <summary>Bytes free for the service on the data folder's file system (uploads are received there).</summary>
+    public long AvailableBytes() => new DriveInfo(DataPath).AvailableFreeSpace;
 
     public static string ExtensionFor(string contentType) => contentType switch
     {
@@ -185,24 +177,6 @@ public sealed class TaskFiles
         _ => "png",
     };
 
-    private string UploadPath(string id) => Path.Combine(Uploads, Checked(id));
-
-    private string ThumbnailPath(string id, string? leaseToken, string extension) => Path.Combine(Thumbnails, leaseToken is null
-        ? $"{Checked(id)}.{extension}"
-        : IsToken(leaseToken) ? $"{Checked(id)}.{leaseToken}.{extension}" : throw new ArgumentException("Not a lease token.", nameof(leaseToken)));
-
-    private static bool IsToken(string text) => text.Length is > 0 and <= 32 && text.All(char.IsAsciiHexDigitLower);
-
-    private static string Checked(string id) =>
-        TaskId.TryParse(id, out var valid) && valid == id ? id : throw new ArgumentException("Not a task id.", nameof(id));
+    private string ReceivedPath(string id) =>
+        _blobs.LocalPath(BlobKeys.Upload(id)) ?? Path.Combine(Scratch, $"{BlobKeys.Upload(id)[BlobKeys.Uploads.Length..]}.upload");
 }
-
-public enum TaskFileKind
-{
-    Upload,
-    Thumbnail,
-    PartialThumbnail,
-}
-
-/// <summary>A file in the data folder that belongs to a task (by its name), and the claim that wrote it (thumbnails).</summary>
-public sealed record TaskFile(string TaskId, string? LeaseToken, TaskFileKind Kind, string Path, DateTime LastWriteUtc);

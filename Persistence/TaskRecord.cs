@@ -23,6 +23,9 @@ public sealed class TaskRecord
     public int? ThumbnailHeight { get; init; }
     public long? ThumbnailBytes { get; init; }
     public string? ThumbnailEtag { get; init; }
+
+    /// <summary>The blob key of the thumbnail (<c>thumbnails/{sha256}.{ext}</c>), shared by every task with the same result.</summary>
+    public string? ThumbnailKey { get; init; }
     public string? ErrorCode { get; init; }
     public string? ErrorMessage { get; init; }
 

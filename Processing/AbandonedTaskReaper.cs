@@ -50,7 +50,7 @@ public sealed partial class AbandonedTaskReaper(
             {
                 WorkerLog.GaveUp(logger, id, options.Value.MaxAttempts);
                 metrics.TaskGivenUp("processing_crashed");
-                files.TryDeleteUpload(id);
+                await files.TryDeleteUploadAsync(id);
             }
 
             foreach (var id in reaped.Requeued)

@@ -1,23 +1,31 @@
+using ThumbnailApi.Blobs;
 using ThumbnailApi.Persistence;
 
 namespace ThumbnailApi.Processing;
 
 /// <summary>
-/// One retention pass: removes finished tasks older than the retention age with their files, then
-/// files no task needs (left by a crash, or by a claim that lost its lease). Works in batches of
-/// <see cref="BatchSize"/>, each one short statement, so uploads and workers never wait long for the
-/// database. With several instances, one sweeps at a time (the store hands out the turn).
+/// One retention pass: removes finished tasks older than the retention age with their uploads and
+/// the thumbnails no other task shares, then blobs no task needs (left by a crash, by a claim that
+/// lost its lease, or by a thumbnail whose last user went while another task was storing the same
+/// bytes). Works in batches of <see cref="BatchSize"/>, each one short transaction, and lists the
+/// store a page at a time, so uploads and workers never wait long. With several instances, one
+/// sweeps at a time (the store hands out the turn).
 /// </summary>
 public sealed class RetentionSweep(ITaskStore store, TaskFiles files, RetentionPolicy policy, TimeProvider clock)
 {
     public const int BatchSize = 100;
 
     /// <summary>
-    /// A file must be untouched this long before it counts as an orphan. An upload being streamed is
-    /// written to at least every 30 s (the idle-upload rule), and on a shared folder another instance
-    /// writes its upload before its row: neither is ever taken for one.
+    /// A blob must be untouched this long before it counts as an orphan. An upload being received is
+    /// written to at least every 30 s (the idle-upload rule), another instance stores its upload before
+    /// its row, and a worker stores a thumbnail right after it refers to it: none is ever taken for one.
     /// </summary>
     public static readonly TimeSpan OrphanGracePeriod = TimeSpan.FromHours(1);
+
+    /// <summary>A half-written local file lives for the milliseconds of one write: older than this, its writer is gone.</summary>
+    public static readonly TimeSpan PartialGracePeriod = TimeSpan.FromMinutes(1);
+
+    private const string PartialSuffix = ".partial";
 
     /// <summary>The pass, or nothing (null) when another instance is sweeping now.</summary>
     public async Task<SweepResult?> RunAsync(CancellationToken cancellation)
@@ -29,9 +37,12 @@ public sealed class RetentionSweep(ITaskStore store, TaskFiles files, RetentionP
         }
 
         var expired = await DeleteExpiredTasksAsync(cancellation);
-        var orphans = await DeleteOrphanFilesAsync(cancellation);
+        var orphans = await DeleteOrphanUploadsAsync(cancellation) + await DeleteOrphanThumbnailsAsync(OrphanGracePeriod, cancellation);
         return new SweepResult(expired, orphans);
     }
+
+    /// <summary>At start-up: half-written thumbnails whose writer is gone (a crash mid-write), without waiting for the sweep.</summary>
+    public Task<int> DeleteAbandonedPartialThumbnailsAsync() => DeletePartialsAsync(CancellationToken.None);
 
     private async Task<int> DeleteExpiredTasksAsync(CancellationToken cancellation)
     {
@@ -44,10 +55,11 @@ public sealed class RetentionSweep(ITaskStore store, TaskFiles files, RetentionP
         var removed = 0;
         while (!cancellation.IsCancellationRequested)
         {
-            var batch = await store.DeleteFinishedBeforeAsync(finishedBefore, BatchSize);
+            var batch = await store.DeleteFinishedBeforeAsync(finishedBefore, BatchSize, files.DeleteThumbnailAsync);
             foreach (var task in batch)
             {
-                files.DeleteTaskFiles(task);
+                await files.TryDeleteUploadAsync(task.Id);
+                await files.DeleteOldStyleThumbnailsAsync(task);
             }
 
             removed += batch.Count;
@@ -60,22 +72,27 @@ public sealed class RetentionSweep(ITaskStore store, TaskFiles files, RetentionP
         return removed;
     }
 
-    private async Task<int> DeleteOrphanFilesAsync(CancellationToken cancellation)
+    /// <summary>An upload is needed only by an unfinished task (the worker deletes it after finishing).</summary>
+    private async Task<int> DeleteOrphanUploadsAsync(CancellationToken cancellation)
     {
-        var untouchedSince = (clock.GetUtcNow() - OrphanGracePeriod).UtcDateTime;
         var removed = 0;
-        foreach (var batch in files.EnumerateTaskFiles().Where(file => file.LastWriteUtc < untouchedSince).Chunk(BatchSize))
+        await foreach (var batch in Untouched(BlobKeys.Uploads, OrphanGracePeriod, cancellation).Chunk(BatchSize).WithCancellation(cancellation))
         {
-            if (cancellation.IsCancellationRequested)
+            var ids = batch.Select(blob => BlobKeys.TaskOfUpload(blob.Key)).OfType<string>().Distinct().ToArray();
+            var owners = await store.FileOwnersAsync(ids);
+            foreach (var blob in batch)
             {
-                break;
-            }
+                if (BlobKeys.TaskOfUpload(blob.Key) is not { } id)
+                {
+                    continue; // not a name the service writes: not ours to delete
+                }
 
-            var owners = await store.FileOwnersAsync(batch.Select(file => file.TaskId).Distinct().ToArray());
-            foreach (var file in batch.Where(file => IsOrphan(file, owners.GetValueOrDefault(file.TaskId))))
-            {
-                TaskFiles.Delete(file);
-                removed++;
+                var owner = owners.GetValueOrDefault(id);
+                if (owner is null || owner.State is TaskState.Succeeded or TaskState.Failed)
+                {
+                    await files.Blobs.DeleteAsync(blob.Key, cancellation);
+                    removed++;
+                }
             }
         }
 
@@ -83,20 +100,33 @@ public sealed class RetentionSweep(ITaskStore store, TaskFiles files, RetentionP
     }
 
     /// <summary>
-    /// Half-written thumbnails whose claim is over (the task finished, was deleted, or went back to the
-    /// queue), without waiting for the grace period: for start-up, after a crash. A claim still held,
-    /// by this or another instance, keeps its file: its token is the row's.
+    /// A content-keyed thumbnail is needed while some task refers to it; an old-style one (named after
+    /// its task, from before thumbnails were stored by content) while its task exists and the claim
+    /// that wrote it is the task's last; a half-written file by nobody.
     /// </summary>
-    public async Task<int> DeleteAbandonedPartialThumbnailsAsync()
+    private async Task<int> DeleteOrphanThumbnailsAsync(TimeSpan grace, CancellationToken cancellation)
     {
-        var removed = 0;
-        foreach (var batch in files.EnumerateTaskFiles().Where(file => file.Kind == TaskFileKind.PartialThumbnail).Chunk(BatchSize))
+        var removed = await DeletePartialsAsync(cancellation);
+        await foreach (var batch in Untouched(BlobKeys.Thumbnails, grace, cancellation)
+                           .Where(blob => !blob.Key.EndsWith(PartialSuffix, StringComparison.Ordinal)).Chunk(BatchSize).WithCancellation(cancellation))
         {
-            var owners = await store.FileOwnersAsync(batch.Select(file => file.TaskId).Distinct().ToArray());
-            foreach (var file in batch.Where(file => owners.GetValueOrDefault(file.TaskId) is not { State: TaskState.Processing } owner
-                                                    || owner.LeaseToken != file.LeaseToken))
+            var inUse = await store.ThumbnailKeysInUseAsync(batch.Select(blob => blob.Key).ToArray());
+            var oldStyle = batch.Select(blob => OldStyleOwner(blob.Key)).OfType<(string Id, string? Token)>().ToList();
+            var owners = oldStyle.Count > 0 ? await store.FileOwnersAsync(oldStyle.Select(file => file.Id).Distinct().ToArray()) : [];
+            foreach (var blob in batch.Where(blob => !inUse.Contains(blob.Key)))
             {
-                TaskFiles.Delete(file);
+                var oldStyleOwner = OldStyleOwner(blob.Key);
+                if (oldStyleOwner is null && !BlobKeys.IsContentThumbnail(blob.Key))
+                {
+                    continue; // not a name the service writes: not ours to delete
+                }
+
+                if (oldStyleOwner is var (id, token) && owners.GetValueOrDefault(id) is { } owner && (token is null || token == owner.LeaseToken))
+                {
+                    continue; // an old-style thumbnail its task still uses
+                }
+
+                await files.Blobs.DeleteAsync(blob.Key, cancellation);
                 removed++;
             }
         }
@@ -104,17 +134,33 @@ public sealed class RetentionSweep(ITaskStore store, TaskFiles files, RetentionP
         return removed;
     }
 
-    /// <summary>
-    /// An upload is needed only by an unfinished task (the worker deletes it after finishing); a
-    /// thumbnail by its task, if the claim that wrote it is the task's last one (a claim that lost its
-    /// lease leaves a file of its own token behind); a half-written thumbnail this old by nobody.
-    /// </summary>
-    private static bool IsOrphan(TaskFile file, TaskFileOwner? owner) => file.Kind switch
+    private async Task<int> DeletePartialsAsync(CancellationToken cancellation)
     {
-        TaskFileKind.Upload => owner is null || owner.State is TaskState.Succeeded or TaskState.Failed,
-        TaskFileKind.Thumbnail => owner is null || (file.LeaseToken is not null && file.LeaseToken != owner.LeaseToken),
-        _ => true,
-    };
+        var removed = 0;
+        await foreach (var blob in Untouched(BlobKeys.Thumbnails, PartialGracePeriod, cancellation)
+                           .Where(blob => blob.Key.EndsWith(PartialSuffix, StringComparison.Ordinal)).WithCancellation(cancellation))
+        {
+            await files.Blobs.DeleteAsync(blob.Key, cancellation);
+            removed++;
+        }
+
+        return removed;
+    }
+
+    private IAsyncEnumerable<BlobInfo> Untouched(string prefix, TimeSpan grace, CancellationToken cancellation)
+    {
+        var untouchedSince = clock.GetUtcNow() - grace;
+        return files.Blobs.ListAsync(prefix, cancellation).Where(blob => blob.LastModified < untouchedSince);
+    }
+
+    /// <summary>The task id (and lease token) in an old-style thumbnail name: <c>thumbnails/{id}.{ext}</c> or <c>thumbnails/{id}.{token}.{ext}</c>.</summary>
+    private static (string Id, string? Token)? OldStyleOwner(string key)
+    {
+        var parts = key[BlobKeys.Thumbnails.Length..].Split('.');
+        return parts.Length is 2 or 3 && TaskId.TryParse(parts[0], out var id) && id == parts[0]
+            ? (id, parts.Length == 3 ? parts[1] : null)
+            : null;
+    }
 }
 
 public sealed record SweepResult(int ExpiredTasks, int OrphanFiles);

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
 using ThumbnailApi.Imaging;
 using ThumbnailApi.Operations;
@@ -61,7 +60,7 @@ public sealed class ThumbnailWorker(
             {
                 WorkerLog.GaveUp(logger, id, _options.MaxAttempts);
                 metrics.TaskGivenUp("processing_crashed");
-                files.TryDeleteUpload(id);
+                await files.TryDeleteUploadAsync(id);
             }
 
             var partials = await sweep.DeleteAbandonedPartialThumbnailsAsync();
@@ -135,20 +134,29 @@ public sealed class ThumbnailWorker(
         try
         {
             var thumbnail = await TwinThumbnailAsync(task) ?? await MakeThumbnailAsync(task, keeper.Lost);
-            var extension = TaskFiles.ExtensionFor(thumbnail.ContentType);
-            files.SaveThumbnail(id, lease.Token, extension, thumbnail.Bytes);
-            var stored = new StoredThumbnail(thumbnail.ContentType, thumbnail.Width, thumbnail.Height, thumbnail.Bytes.Length, ETagOf(thumbnail.Bytes), ThumbnailPipeline.Revision);
+            var (key, sha256) = TaskFiles.ThumbnailKeyFor(thumbnail.Bytes, thumbnail.ContentType);
+
+            // Thumbnails are stored once per content and shared: refer to the key first, then put the
+            // bytes (again, if another task stored them already), so a deletion of the last other user
+            // either sees this reference or has deleted the blob before the put (ITaskStore.ReferenceThumbnailAsync).
+            // A worker fenced out at any step leaves no file of its own behind to clean up: an
+            // unreferenced blob is removed by the retention sweep once it is an hour old.
+            if (!await store.ReferenceThumbnailAsync(id, lease.Token, key))
+            {
+                WorkerLog.Discarded(logger, id);
+                return;
+            }
+
+            await files.SaveThumbnailAsync(key, thumbnail.Bytes);
+            var stored = new StoredThumbnail(thumbnail.ContentType, thumbnail.Width, thumbnail.Height, thumbnail.Bytes.Length, ETagOf(sha256), ThumbnailPipeline.Revision);
             if (await store.MarkSucceededAsync(id, lease.Token, stored))
             {
                 WorkerLog.Succeeded(logger, id, stored.Width, stored.Height, stored.ContentType, stored.Bytes, clock.GetElapsedTime(started).TotalMilliseconds);
                 metrics.TaskSucceeded(task, stored.Bytes);
-                files.TryDeleteUpload(id);
+                await files.TryDeleteUploadAsync(id);
             }
             else
             {
-                // Fenced out (deleted meanwhile, or the lease was lost and the task claimed again):
-                // this file carries this claim's token, so removing it never touches the new owner's.
-                files.DeleteThumbnail(id, lease.Token, extension);
                 WorkerLog.Discarded(logger, id);
             }
         }
@@ -192,7 +200,8 @@ public sealed class ThumbnailWorker(
     {
         if (!_options.ReuseIdenticalUploads
             || await store.FindSucceededTwinAsync(task, ThumbnailPipeline.Revision) is not { ThumbnailType: { } type } twin
-            || files.ReadThumbnail(twin.Id, twin.LeaseToken, TaskFiles.ExtensionFor(type)) is not { } bytes)
+            || TaskFiles.ThumbnailKeyOf(twin) is not { } twinKey
+            || await files.ReadThumbnailAsync(twinKey) is not { } bytes)
         {
             return null;
         }
@@ -243,9 +252,10 @@ public sealed class ThumbnailWorker(
     {
         using var deadline = new CancellationTokenSource(_options.ProcessingTimeout, clock);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, leaseLost);
+        var input = await files.OpenUploadAsync(task.Id, stop.Token);
         // A thread of its own, not the thread pool's: decoding holds a core for seconds, and on a small
         // machine the pool's few threads must stay free to answer requests (/healthz, uploads).
-        var work = Task.Factory.StartNew(() => thumbnailer.Create(files.OpenUpload(task.Id), spec, reservedBytes, stop.Token),
+        var work = Task.Factory.StartNew(() => thumbnailer.Create(input, spec, reservedBytes, stop.Token),
             CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         try
         {
@@ -286,7 +296,7 @@ public sealed class ThumbnailWorker(
             {
                 WorkerLog.Failed(logger, task.Id, code, message);
                 metrics.TaskFailed(task, code);
-                files.TryDeleteUpload(task.Id);
+                await files.TryDeleteUploadAsync(task.Id);
             }
             else
             {
@@ -349,7 +359,7 @@ public sealed class ThumbnailWorker(
     }
 
     /// <summary>A strong validator: the first 128 bits of the thumbnail's SHA-256.</summary>
-    private static string ETagOf(byte[] bytes) => $"\"{Convert.ToHexStringLower(SHA256.HashData(bytes).AsSpan(0, 16))}\"";
+    private static string ETagOf(byte[] sha256) => $"\"{Convert.ToHexStringLower(sha256.AsSpan(0, 16))}\"";
 
     public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 

@@ -86,8 +86,10 @@ public sealed class DeleteTaskTests
         var next = await client.UploadAsync(TestImages.Path("photo.gif"));
         await client.WaitUntilFinishedAsync(next);
 
-        Assert.That(Directory.GetFiles(factory.ThumbnailsPath).Select(path => Path.GetFileName(path).Split('.')[0]), Is.EquivalentTo(new[] { held, next }));
         using var db = factory.OpenDatabase();
+        var kept = db.Query<string>("SELECT thumbnail_key FROM tasks WHERE id IN @ids", new { ids = new[] { held, next } }).ToList();
+        Assert.That(Directory.GetFiles(factory.ThumbnailsPath).Select(path => "thumbnails/" + Path.GetFileName(path)), Is.EquivalentTo(kept),
+            "only the thumbnails of the two tasks that ran");
         Assert.That(db.ExecuteScalar<long>("SELECT COUNT(*) FROM tasks WHERE id = @queued", new { queued }), Is.Zero);
     }
 
@@ -120,14 +122,16 @@ public sealed class DeleteTaskTests
         Assert.That(await store.TryClaimAsync(first, firstLease), Is.Not.Null);
         Assert.That(await store.TryClaimAsync(second, secondLease), Is.Not.Null);
 
-        Assert.That((await store.DeleteTaskAsync(first))?.State, Is.EqualTo(TaskState.Processing));
-        Assert.That(await store.DeleteTaskAsync(second), Is.Not.Null);
+        Assert.That((await store.DeleteTaskAsync(first, NoThumbnail))?.State, Is.EqualTo(TaskState.Processing));
+        Assert.That(await store.DeleteTaskAsync(second, NoThumbnail), Is.Not.Null);
 
         Assert.That(await store.MarkSucceededAsync(first, firstLease.Token, new StoredThumbnail("image/png", 1, 1, 1, "\"e\"", 1)), Is.False);
         Assert.That(await store.MarkFailedAsync(second, secondLease.Token, "corrupt_image", "x"), Is.False);
         Assert.That(await store.FindAsync(first), Is.Null);
-        Assert.That(await store.DeleteTaskAsync(first), Is.Null, "a second delete finds nothing");
+        Assert.That(await store.DeleteTaskAsync(first, NoThumbnail), Is.Null, "a second delete finds nothing");
     }
+
+    private static Task NoThumbnail(string key) => Task.CompletedTask;
 
     private static async Task<string> QueuedAsync(ITaskStore store)
     {

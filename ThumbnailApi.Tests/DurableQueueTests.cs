@@ -157,9 +157,9 @@ public sealed class DurableQueueTests
     {
         var database = new SqliteDatabase(Path.Combine(folder.Path, "thumbnails.db"));
         database.Migrate();
-        var files = new TaskFiles(folder.Path);
         var id = TaskId.New();
-        File.Copy(TestImages.Path(image), Path.Combine(files.Uploads, id));
+        Directory.CreateDirectory(Path.Combine(folder.Path, "uploads"));
+        File.Copy(TestImages.Path(image), Path.Combine(folder.Path, "uploads", id));
         new SqliteTaskStore(database, new FakeTimeProvider(DateTimeOffset.UtcNow), new TaskEvents()).InsertQueuedAsync(new TaskRecord
         {
             Id = id, FileName = image, InputFormat = "image/jpeg", InputBytes = 1, InputWidth = 1, InputHeight = 1,

@@ -125,7 +125,7 @@ public sealed class RequestHandlingTests
         Assert.That(JsonDocument.Parse(text).RootElement.GetProperty("image").GetProperty("name").GetString(), Is.EqualTo(expected));
         Assert.That(text, Does.Not.Contain("<img"), "markup never appears raw");
         Assert.That(text.Any(char.IsControl), Is.False, "control characters never appear");
-        Assert.That(Directory.GetFiles(_factory.ThumbnailsPath).Select(Path.GetFileName), Has.All.Match("^[0-9a-f]{32}\\.[0-9a-f]{16}\\.(jpg|png|webp)$"));
+        Assert.That(Directory.GetFiles(_factory.ThumbnailsPath).Select(Path.GetFileName), Has.All.Match("^[0-9a-f]{64}\\.(jpg|png|webp)$"));
     }
 
     [TestCase("filename=\"\u202Egnp.exe\"", "gnp.exe")]

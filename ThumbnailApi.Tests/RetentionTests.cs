@@ -24,12 +24,16 @@ public sealed class RetentionTests
         _folder = new TempDataFolder();
         _database = new SqliteDatabase(Path.Combine(_folder.Path, "thumbnails.db"));
         _database.Migrate();
-        _files = new TaskFiles(_folder.Path);
+        _files = new TaskFiles(new ThumbnailApi.Blobs.LocalBlobStore(_folder.Path), _folder.Path);
         _clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
     }
 
     [TearDown]
     public void DeleteDataFolder() => _folder.Dispose();
+
+    private string Uploads => Path.Combine(_folder.Path, "uploads");
+
+    private string Thumbnails => Path.Combine(_folder.Path, "thumbnails");
 
     [Test]
     public void Finished_tasks_older_than_the_retention_age_are_removed_with_their_files_and_the_others_stay()
@@ -43,8 +47,8 @@ public sealed class RetentionTests
 
         Assert.That(result.ExpiredTasks, Is.EqualTo(2));
         Assert.That(RemainingIds(), Is.EquivalentTo(new[] { recent, pending }));
-        Assert.That(Directory.GetFiles(_files.Thumbnails).Select(Path.GetFileName), Is.EqualTo(new[] { $"{recent}.jpg" }));
-        Assert.That(Directory.GetFiles(_files.Uploads).Select(Path.GetFileName), Is.EqualTo(new[] { pending }));
+        Assert.That(Directory.GetFiles(Thumbnails).Select(Path.GetFileName), Is.EqualTo(new[] { $"{recent}.jpg" }));
+        Assert.That(Directory.GetFiles(Uploads).Select(Path.GetFileName), Is.EqualTo(new[] { pending }));
     }
 
     [Test]
@@ -60,7 +64,7 @@ public sealed class RetentionTests
 
         Assert.That(Sweep(retentionDays: 7).ExpiredTasks, Is.EqualTo(count));
         Assert.That(RemainingIds(), Is.EqualTo(new[] { kept }));
-        Assert.That(Directory.GetFiles(_files.Thumbnails), Has.Length.EqualTo(1));
+        Assert.That(Directory.GetFiles(Thumbnails), Has.Length.EqualTo(1));
     }
 
     [Test]
@@ -82,31 +86,31 @@ public sealed class RetentionTests
         var noRowUpload = TaskId.New();
         var noRowThumbnail = TaskId.New();
         var streaming = TaskId.New();
-        File.WriteAllBytes(Path.Combine(_files.Uploads, noRowUpload), [1]);
-        File.WriteAllBytes(Path.Combine(_files.Thumbnails, $"{noRowThumbnail}.webp"), [1]);
-        File.WriteAllBytes(Path.Combine(_files.Thumbnails, $"{queued}.png.partial"), [1]);
-        File.WriteAllText(Path.Combine(_files.Uploads, "README.txt"), "not a task file");
+        File.WriteAllBytes(Path.Combine(Uploads, noRowUpload), [1]);
+        File.WriteAllBytes(Path.Combine(Thumbnails, $"{noRowThumbnail}.webp"), [1]);
+        File.WriteAllBytes(Path.Combine(Thumbnails, $"{queued}.png.partial"), [1]);
+        File.WriteAllText(Path.Combine(Uploads, "README.txt"), "not a task file");
         _clock.Advance(RetentionSweep.OrphanGracePeriod + TimeSpan.FromMinutes(1));
         // An upload being streamed right now: no row yet, but written to a moment ago.
-        File.WriteAllBytes(Path.Combine(_files.Uploads, streaming), [1]);
-        File.SetLastWriteTimeUtc(Path.Combine(_files.Uploads, streaming), _clock.GetUtcNow().UtcDateTime);
+        File.WriteAllBytes(Path.Combine(Uploads, streaming), [1]);
+        File.SetLastWriteTimeUtc(Path.Combine(Uploads, streaming), _clock.GetUtcNow().UtcDateTime);
 
         var result = Sweep(retentionDays: 7);
 
         Assert.That(result.OrphanFiles, Is.EqualTo(4));
-        Assert.That(Directory.GetFiles(_files.Uploads).Select(Path.GetFileName), Is.EquivalentTo(new[] { queued, processing, streaming, "README.txt" }));
-        Assert.That(Directory.GetFiles(_files.Thumbnails).Select(Path.GetFileName), Is.EquivalentTo(new[] { $"{processing}.png", $"{finished}.png" }));
+        Assert.That(Directory.GetFiles(Uploads).Select(Path.GetFileName), Is.EquivalentTo(new[] { queued, processing, streaming, "README.txt" }));
+        Assert.That(Directory.GetFiles(Thumbnails).Select(Path.GetFileName), Is.EquivalentTo(new[] { $"{processing}.png", $"{finished}.png" }));
     }
 
     [Test]
     public void A_file_without_a_task_is_kept_during_the_grace_period()
     {
         var orphan = TaskId.New();
-        File.WriteAllBytes(Path.Combine(_files.Uploads, orphan), [1]);
+        File.WriteAllBytes(Path.Combine(Uploads, orphan), [1]);
         _clock.Advance(RetentionSweep.OrphanGracePeriod - TimeSpan.FromMinutes(5));
 
         Assert.That(Sweep(retentionDays: 7).OrphanFiles, Is.Zero);
-        Assert.That(File.Exists(Path.Combine(_files.Uploads, orphan)), Is.True);
+        Assert.That(File.Exists(Path.Combine(Uploads, orphan)), Is.True);
     }
 
     [Test]
@@ -151,25 +155,20 @@ public sealed class RetentionTests
     }
 
     [Test]
-    public async Task At_start_up_half_written_thumbnails_of_claims_that_are_over_go_and_a_live_claims_stays()
+    public async Task At_start_up_half_written_thumbnails_older_than_a_minute_go_and_one_being_written_stays()
     {
         var store = new SqliteTaskStore(_database, _clock, new TaskEvents());
-        var working = Seed(TaskState.Queued, completedDaysAgo: null);
-        var lease = TaskLease.New("me", long.MaxValue);
-        await store.TryClaimAsync(working, lease);
-        var finished = Seed(TaskState.Succeeded, completedDaysAgo: 0.1);
-        var live = Path.Combine(_files.Thumbnails, $"{working}.{lease.Token}.jpg.partial");
-        var lostClaim = Path.Combine(_files.Thumbnails, $"{working}.0123456789abcdef.jpg.partial");
-        var ofFinished = Path.Combine(_files.Thumbnails, $"{finished}.fedcba9876543210.png.partial");
-        foreach (var file in new[] { live, lostClaim, ofFinished })
-        {
-            File.WriteAllBytes(file, [1]);
-        }
+        var dead = Path.Combine(Thumbnails, $"{new string('a', 64)}.jpg.partial");
+        var live = Path.Combine(Thumbnails, $"{new string('b', 64)}.png.partial");
+        File.WriteAllBytes(dead, [1]);
+        File.SetLastWriteTimeUtc(dead, _clock.GetUtcNow().UtcDateTime - RetentionSweep.PartialGracePeriod - TimeSpan.FromSeconds(1));
+        File.WriteAllBytes(live, [1]);
+        File.SetLastWriteTimeUtc(live, _clock.GetUtcNow().UtcDateTime);
 
         var removed = await new RetentionSweep(store, _files, new RetentionPolicy(Options(7)), _clock).DeleteAbandonedPartialThumbnailsAsync();
 
-        Assert.That(removed, Is.EqualTo(2));
-        Assert.That(Directory.GetFiles(_files.Thumbnails), Is.EqualTo(new[] { live }));
+        Assert.That(removed, Is.EqualTo(1));
+        Assert.That(Directory.GetFiles(Thumbnails), Is.EqualTo(new[] { live }));
     }
 
     private SweepResult Sweep(int retentionDays)
@@ -198,12 +197,12 @@ public sealed class RetentionTests
 
         if (upload)
         {
-            File.WriteAllBytes(Path.Combine(_files.Uploads, id), [1]);
+            File.WriteAllBytes(Path.Combine(Uploads, id), [1]);
         }
 
         if (thumbnail is not null)
         {
-            File.WriteAllBytes(Path.Combine(_files.Thumbnails, $"{id}.{thumbnail}"), [1]);
+            File.WriteAllBytes(Path.Combine(Thumbnails, $"{id}.{thumbnail}"), [1]);
         }
 
         return id;

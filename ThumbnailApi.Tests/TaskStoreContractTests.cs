@@ -240,8 +240,8 @@ public sealed class TaskStoreContractTests(string database)
         var lease = Lease(Me);
         await _store.ClaimNextAsync(lease);
 
-        Assert.That((await _store.DeleteTaskAsync(id))?.State, Is.EqualTo(TaskState.Processing));
-        Assert.That(await _store.DeleteTaskAsync(id), Is.Null);
+        Assert.That((await _store.DeleteTaskAsync(id, NoThumbnailAsync))?.State, Is.EqualTo(TaskState.Processing));
+        Assert.That(await _store.DeleteTaskAsync(id, NoThumbnailAsync), Is.Null);
         Assert.That(await _store.MarkSucceededAsync(id, lease.Token, Thumbnail()), Is.False);
         Assert.That(await _store.FindAsync(id), Is.Null);
     }
@@ -280,8 +280,8 @@ public sealed class TaskStoreContractTests(string database)
         var cut = _clock.GetUtcNow().ToUnixTimeMilliseconds();
         var pending = await QueuedAsync();
 
-        var first = await _store.DeleteFinishedBeforeAsync(cut, limit: 3);
-        var second = await _store.DeleteFinishedBeforeAsync(cut, limit: 3);
+        var first = await _store.DeleteFinishedBeforeAsync(cut, limit: 3, NoThumbnailAsync);
+        var second = await _store.DeleteFinishedBeforeAsync(cut, limit: 3, NoThumbnailAsync);
 
         Assert.That(first.Select(task => task.Id), Is.EquivalentTo(ids.Take(3)), "the three oldest first");
         Assert.That(second.Select(task => task.Id), Is.EquivalentTo(ids.Skip(3)));
@@ -300,6 +300,75 @@ public sealed class TaskStoreContractTests(string database)
 
         Assert.That((await _store.FindSucceededTwinAsync(second, pipelineRevision: 1))?.Id, Is.EqualTo(first.Id));
         Assert.That(await _store.FindSucceededTwinAsync(second, pipelineRevision: 2), Is.Null, "another pipeline revision is not a twin");
+    }
+
+    [Test]
+    public async Task A_thumbnail_shared_by_two_tasks_is_deleted_with_its_last_user_and_not_before()
+    {
+        var first = await SucceededWithThumbnailAsync("thumbnails/shared.png");
+        var second = await SucceededWithThumbnailAsync("thumbnails/shared.png");
+        var deleted = new List<string>();
+
+        await _store.DeleteTaskAsync(first, key => Record(deleted, key));
+        Assert.That(deleted, Is.Empty, "the other task still uses it");
+        Assert.That(await _store.ThumbnailKeysInUseAsync(["thumbnails/shared.png", "thumbnails/other.png"]), Is.EquivalentTo(new[] { "thumbnails/shared.png" }));
+
+        await _store.DeleteTaskAsync(second, key => Record(deleted, key));
+        Assert.That(deleted, Is.EqualTo(new[] { "thumbnails/shared.png" }));
+        Assert.That(await _store.ThumbnailKeysInUseAsync(["thumbnails/shared.png"]), Is.Empty);
+    }
+
+    [Test]
+    public async Task Retention_deletes_a_shared_thumbnail_only_once_no_remaining_task_uses_it()
+    {
+        var old = await SucceededWithThumbnailAsync("thumbnails/a.png");
+        _clock.Advance(TimeSpan.FromDays(10));
+        var recent = await SucceededWithThumbnailAsync("thumbnails/a.png");
+        var alone = await SucceededWithThumbnailAsync("thumbnails/b.png");
+        var deleted = new List<string>();
+
+        var expired = await _store.DeleteFinishedBeforeAsync(_clock.GetUtcNow().ToUnixTimeMilliseconds() + 1, 10, key => Record(deleted, key));
+
+        Assert.That(expired.Select(task => task.Id), Is.EquivalentTo(new[] { old, recent, alone }));
+        Assert.That(deleted, Is.EquivalentTo(new[] { "thumbnails/a.png", "thumbnails/b.png" }));
+    }
+
+    [Test]
+    public async Task A_reference_to_a_thumbnail_waits_while_its_last_user_is_being_deleted()
+    {
+        var last = await SucceededWithThumbnailAsync("thumbnails/raced.png");
+        var newcomer = await QueuedAsync();
+        var lease = Lease(Me);
+        await _store.TryClaimAsync(newcomer, lease);
+        var deleting = new TaskCompletionSource();
+        var release = new TaskCompletionSource();
+
+        var deletion = _store.DeleteTaskAsync(last, async key =>
+        {
+            deleting.SetResult();
+            await release.Task; // the blob is being deleted, under the key's lock
+        });
+        await deleting.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        var reference = Task.Run(() => _store.ReferenceThumbnailAsync(newcomer, lease.Token, "thumbnails/raced.png"));
+
+        Assert.That(await Task.WhenAny(reference, Task.Delay(500)), Is.Not.SameAs(reference), "the reference waits for the deletion to finish");
+        release.SetResult();
+        await deletion;
+        Assert.That(await reference.WaitAsync(TimeSpan.FromSeconds(10)), Is.True);
+        Assert.That(await _store.ThumbnailKeysInUseAsync(["thumbnails/raced.png"]), Is.EquivalentTo(new[] { "thumbnails/raced.png" }),
+            "the newcomer's reference is recorded after the deletion, so its put stores the bytes again");
+    }
+
+    [Test]
+    public async Task Only_the_claim_holder_can_make_its_task_refer_to_a_thumbnail()
+    {
+        var id = await QueuedAsync();
+        var lease = Lease(Me);
+        await _store.TryClaimAsync(id, lease);
+
+        Assert.That(await _store.ReferenceThumbnailAsync(id, Lease(Other).Token, "thumbnails/x.png"), Is.False);
+        Assert.That(await _store.ReferenceThumbnailAsync(id, lease.Token, "thumbnails/x.png"), Is.True);
+        Assert.That((await _store.FindAsync(id))!.ThumbnailKey, Is.EqualTo("thumbnails/x.png"));
     }
 
     [Test]
@@ -341,6 +410,28 @@ public sealed class TaskStoreContractTests(string database)
         var health = await _store.CheckHealthAsync(CancellationToken.None);
 
         Assert.That((health.Healthy, health.UnfinishedTasks), Is.EqualTo((true, 1L)));
+    }
+
+    private static Task NoThumbnailAsync(string key) => Task.CompletedTask;
+
+    private static Task Record(List<string> deleted, string key)
+    {
+        lock (deleted)
+        {
+            deleted.Add(key);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private async Task<string> SucceededWithThumbnailAsync(string key)
+    {
+        var id = await QueuedAsync();
+        var lease = Lease(Me);
+        await _store.TryClaimAsync(id, lease);
+        await _store.ReferenceThumbnailAsync(id, lease.Token, key);
+        await _store.MarkSucceededAsync(id, lease.Token, Thumbnail());
+        return id;
     }
 
     private TaskLease Lease(string owner) => TaskLease.New(owner, Expiry(TimeSpan.FromSeconds(15)));
