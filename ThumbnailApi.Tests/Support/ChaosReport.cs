@@ -10,11 +10,12 @@ namespace ThumbnailApi.Tests.Support;
 /// exactly one thumbnail file, named with its row's lease token, and any other file of it was written
 /// by a claim that died with the victim; no task was logged succeeded twice; the claims the victim held
 /// were taken by others after their leases ran out (second attempt) and nothing else ran twice; every
-/// long-poll through nginx was answered. Each rule's list is empty when it held.
+/// long-poll through nginx was answered; a victim frozen and thawed instead of killed gave up the claims
+/// it lost and removed its files of them. Each rule's list is empty when it held.
 /// </summary>
 public sealed class ChaosReport(
     ChaosSettings settings,
-    string victimId,
+    ServiceInstance victim,
     IReadOnlyList<ChaosUpload> uploads,
     IReadOnlyDictionary<string, JsonElement?> final,
     ChaosRun.KillRecord kill,
@@ -28,7 +29,10 @@ public sealed class ChaosReport(
 {
     public ChaosSettings Settings => settings;
 
-    public string VictimId => victimId;
+    public string VictimId => victim.Id;
+
+    /// <summary>Whether the victim was frozen and then let run on (a zombie) rather than killed.</summary>
+    public bool Thawed => kill.ThawedAt is not null;
 
     public IReadOnlyList<ChaosUpload> Uploads => uploads;
 
@@ -99,6 +103,16 @@ public sealed class ChaosReport(
     /// <summary>Files written by the claims that died with the victim (the retention sweep removes them once they are an hour old).</summary>
     public int KilledClaimFiles => thumbnailFiles.Count(name => KilledTokens.Contains(TokenOf(name)));
 
+    /// <summary>
+    /// A thawed victim: the claims it held that it did not log as lost or discarded, and the files of those
+    /// claims it left behind (a fenced-out worker removes its own file).
+    /// </summary>
+    public IReadOnlyList<string> ZombieProblems => !Thawed ? [] :
+    [
+        .. kill.Held.Where(claim => !victim.GaveUpInLog.Contains(claim.Id)).Select(claim => $"{claim.Id}: the thawed victim did not log giving up its claim"),
+        .. thumbnailFiles.Where(name => KilledTokens.Contains(TokenOf(name))).Select(name => $"{name}: left by the thawed victim's lost claim"),
+    ];
+
     /// <summary>Claims the victim held that were not finished by another instance after their lease ran out, on their second attempt.</summary>
     public IReadOnlyList<string> HeldProblems => kill.Held
         .Select(claim => (Claim: claim, Row: rows.GetValueOrDefault(claim.Id)))
@@ -107,7 +121,7 @@ public sealed class ChaosReport(
             null => $"{held.Claim.Id}: its row is gone",
             { State: not "succeeded" } row => $"{row.Id}: {row.State} {row.ErrorCode}",
             { Attempts: not 2 } row => $"{row.Id}: {row.Attempts} attempts, not 2",
-            var row when row.LeaseOwner == victimId || row.LeaseToken == held.Claim.Token => $"{row.Id}: finished under the victim's own claim",
+            var row when row.LeaseOwner == victim.Id || row.LeaseToken == held.Claim.Token => $"{row.Id}: finished under the victim's own claim",
             var row when row.StartedAt <= held.Claim.ExpiresAt => $"{row.Id}: claimed again at {row.StartedAt}, before the victim's lease ran out at {held.Claim.ExpiresAt}",
             _ => null,
         })
@@ -163,6 +177,7 @@ public sealed class ChaosReport(
             Rule("claims of the victim not finished by another instance after their lease", HeldProblems);
             Rule("tasks run twice that the victim did not hold", UnexpectedReruns);
             Rule("long-polls not answered 200", LongPollProblems);
+            Rule("lost claims the thawed victim did not give up cleanly", ZombieProblems);
             if (kill.At is not null && LongPollsAnsweredAfterKill == 0)
             {
                 broken.Add("no long-poll started after the kill was answered");
@@ -180,16 +195,19 @@ public sealed class ChaosReport(
             .Select(group => $"{group.Count()}× {group.Key}");
         yield return $"uploads through nginx: {uploads.Count} in {uploadSeconds:F1} s at concurrency {settings.Concurrency}; 202: {Accepted.Count}"
                      + (uploads.Any(upload => upload.Status != 202) ? $"; other answers: {string.Join(", ", refused)}" : "");
-        yield return $"victim {victimId}: SIGKILL after {kill.AcceptedBefore} accepted uploads, when it had finished {kill.VictimSucceeded} task(s) "
+        yield return $"victim {victim.Id}: {(Thawed ? "SIGSTOP" : "SIGKILL")} after {kill.AcceptedBefore} accepted uploads, when it had finished {kill.VictimSucceeded} task(s) "
                      + $"and held {kill.Held.Count} claim(s); {uploads.Count(upload => upload.AfterKill && upload.Status == 202)} uploads accepted after it";
         yield return $"accepted tasks: {SuccessCount} SUCCESS, {FailedCount} FAILED, {Accepted.Count - SuccessCount - FailedCount} unfinished; "
                      + $"{RowsWithoutA202} more row(s) whose 202 never came";
-        yield return $"re-run after the kill: {kill.Held.Count - HeldProblems.Count} of the {kill.Held.Count} held (attempt 2, on another instance, after the lease), "
-                     + $"the last done {SecondsFromKillToLastHeldFinished?.ToString("F1", CultureInfo.InvariantCulture) ?? "—"} s after the SIGKILL; "
+        yield return $"re-run after the {(Thawed ? "freeze" : "kill")}: {kill.Held.Count - HeldProblems.Count} of the {kill.Held.Count} held (attempt 2, on another instance, after the lease), "
+                     + $"the last done {SecondsFromKillToLastHeldFinished?.ToString("F1", CultureInfo.InvariantCulture) ?? "—"} s after the {(Thawed ? "SIGSTOP" : "SIGKILL")}; "
                      + $"other tasks run twice: {UnexpectedReruns.Count}";
         yield return $"duplicates (a task logged succeeded twice): {DoubleSuccesses.Count}; thumbnails checked through nginx (ETag, bytes, decode): "
                      + $"{downloads.Count - DownloadProblems.Count} good, {DownloadProblems.Count} bad";
-        yield return $"thumbnail files: {FileProblems.Count} against the rule; {KilledClaimFiles} written by the killed claims (left to the retention sweep)";
+        yield return Thawed
+            ? $"thawed {(kill.ThawedAt - kill.At)?.TotalSeconds:F1} s after the SIGSTOP: it logged {kill.Held.Count(claim => victim.GaveUpInLog.Contains(claim.Id))} of its {kill.Held.Count} "
+              + $"lost claims as given up; thumbnail files: {FileProblems.Count} against the rule, {KilledClaimFiles} of its lost claims left"
+            : $"thumbnail files: {FileProblems.Count} against the rule; {KilledClaimFiles} written by the killed claims (left to the retention sweep)";
         yield return $"long-polls through nginx: {longPolls.Count}, {LongPollsAnsweredAfterKill} started after the kill and answered 200, "
                      + $"{LongPollProblems.Count} not answered 200";
         yield return $"run: {totalSeconds:F1} s";

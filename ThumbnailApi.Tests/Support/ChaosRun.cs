@@ -23,13 +23,20 @@ public sealed record ChaosSettings
 
     /// <summary>How long the accepted tasks may take to finish once the last upload is answered.</summary>
     public TimeSpan FinishDeadline { get; init; } = TimeSpan.FromSeconds(90);
+
+    /// <summary>
+    /// Instead of a SIGKILL, the victim stays frozen (SIGSTOP) until others have finished the claims it
+    /// held, then runs on (SIGCONT): a zombie whose late results the lease fencing must throw away.
+    /// </summary>
+    public bool FreezeInsteadOfKill { get; init; }
 }
 
 /// <summary>
 /// The chaos scenario, shared by ChaosTests and the scale-out tool: uploads of the sample images
 /// through nginx (each with its own width and height, so no upload reuses another's thumbnail) while
 /// clients long-poll through nginx; once the victim has finished some tasks itself, it is frozen
-/// (SIGSTOP) until the database shows it holding claims, then SIGKILLed. Then every accepted task is
+/// (SIGSTOP) until the database shows it holding claims, then SIGKILLed (or, as a zombie, kept frozen
+/// until others have finished those claims, then let run on). Then every accepted task is
 /// followed to its end, every thumbnail downloaded through nginx, and the rows, files and logs are
 /// gathered into a <see cref="ChaosReport"/>, whose lists name whatever broke a rule.
 /// </summary>
@@ -84,13 +91,17 @@ public static class ChaosRun
         await killer;
         await stopPolling.CancelAsync();
         await Task.WhenAll(pollers);
+        if (kill.ThawedAt is not null)
+        {
+            await WaitUntilTheThawedVictimGaveUpItsClaimsAsync(victim, kill);
+        }
 
         var rows = await RowsAsync(cluster);
         var downloads = await DownloadAllAsync(http, final, rows);
         var files = Directory.GetFiles(cluster.ThumbnailsFolder).Select(Path.GetFileName).OfType<string>().ToList();
         var successLines = cluster.Instances.SelectMany(instance => instance.SucceededInLog)
             .GroupBy(id => id).ToDictionary(group => group.Key, group => group.Count());
-        return new ChaosReport(settings, victim.Id, uploads.OrderBy(u => u.Index).ToList(), final, kill, rows, downloads, files, successLines,
+        return new ChaosReport(settings, victim, uploads.OrderBy(u => u.Index).ToList(), final, kill, rows, downloads, files, successLines,
             longPolls.OrderBy(p => p.Started).ToList(), uploadSeconds, clock.Elapsed.TotalSeconds);
     }
 
@@ -119,7 +130,7 @@ public static class ChaosRun
             }
             catch (JsonException)
             {
-                code = "not JSON";
+                code = "(nginx's page, not the service's)";
             }
 
             return new ChaosUpload(index, name, (int)response.StatusCode, id, code, sent, afterKill);
@@ -130,21 +141,26 @@ public static class ChaosRun
         }
     }
 
-    /// <summary>Each poller long-polls (?wait=20) one of the latest accepted tasks, again and again, until told to stop.</summary>
+    /// <summary>
+    /// Each poller long-polls (?wait=20) one of the latest accepted tasks it has not seen finish, again
+    /// and again, until told to stop; at the end those left are the slowest, the victim's among them.
+    /// </summary>
     private static async Task LongPollAsync(HttpClient http, List<string> accepted, ConcurrentBag<ChaosLongPoll> longPolls, int seed, CancellationToken stop)
     {
         var random = new Random(seed);
+        var finished = new HashSet<string>();
         while (!stop.IsCancellationRequested)
         {
             string? id;
             lock (accepted)
             {
-                id = accepted.Count == 0 ? null : accepted[Math.Max(0, accepted.Count - 1 - random.Next(8))];
+                var open = accepted.AsEnumerable().Reverse().Where(candidate => !finished.Contains(candidate)).Take(8).ToList();
+                id = open.Count == 0 ? null : open[random.Next(open.Count)];
             }
 
             if (id is null)
             {
-                await Task.Delay(20, CancellationToken.None);
+                await Task.Delay(50, CancellationToken.None);
                 continue;
             }
 
@@ -155,6 +171,10 @@ public static class ChaosRun
                 var text = await response.Content.ReadAsStringAsync(CancellationToken.None);
                 var state = response.StatusCode == HttpStatusCode.OK ? JsonDocument.Parse(text).RootElement.GetProperty("task_status").GetString() : null;
                 longPolls.Add(new ChaosLongPoll(id, started, DateTimeOffset.UtcNow, (int)response.StatusCode, state, null));
+                if (state != "PENDING")
+                {
+                    finished.Add(id);
+                }
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
@@ -201,7 +221,11 @@ public static class ChaosRun
                 continue;
             }
 
-            victim.Process.Kill();
+            if (!settings.FreezeInsteadOfKill)
+            {
+                victim.Process.Kill();
+            }
+
             kill.At = DateTimeOffset.UtcNow;
             kill.AcceptedBefore = acceptedSoFar;
             await Task.Delay(300); // statements the victim had already sent are done; its leases have seconds to run
@@ -210,8 +234,41 @@ public static class ChaosRun
                 new { victim.Id })).AsList();
             kill.VictimSucceeded = await connection.ExecuteScalarAsync<int>(
                 "SELECT count(*) FROM tasks WHERE state = 'succeeded' AND lease_owner = @Id", new { victim.Id });
-            progress?.Invoke($"  SIGKILL to {victim} after {acceptedSoFar} accepted uploads: it had finished {kill.VictimSucceeded} task(s) and held {kill.Held.Count}");
+            progress?.Invoke($"  {(settings.FreezeInsteadOfKill ? "SIGSTOP" : "SIGKILL")} to {victim} after {acceptedSoFar} accepted uploads: "
+                             + $"it had finished {kill.VictimSucceeded} task(s) and held {kill.Held.Count}");
+            if (settings.FreezeInsteadOfKill)
+            {
+                await ThawWhenOthersFinishedItsClaimsAsync(connection, victim, kill, settings, progress);
+            }
+
             return;
+        }
+    }
+
+    /// <summary>Keeps the frozen victim stopped until every claim it held has been finished by another instance, then lets it run on.</summary>
+    private static async Task ThawWhenOthersFinishedItsClaimsAsync(
+        Npgsql.NpgsqlConnection connection, ServiceInstance victim, KillRecord kill, ChaosSettings settings, Action<string>? progress)
+    {
+        var ids = kill.Held.Select(claim => claim.Id).ToArray();
+        var deadline = DateTime.UtcNow + settings.FinishDeadline;
+        while (DateTime.UtcNow < deadline
+               && await connection.ExecuteScalarAsync<int>("SELECT count(*) FROM tasks WHERE id = ANY(@ids) AND state IN ('succeeded', 'failed')", new { ids }) < ids.Length)
+        {
+            await Task.Delay(100);
+        }
+
+        await victim.Process.ResumeAsync();
+        kill.ThawedAt = DateTimeOffset.UtcNow;
+        progress?.Invoke($"  SIGCONT to {victim} {(kill.ThawedAt - kill.At)?.TotalSeconds:F1} s later, once others had finished the claims it held");
+    }
+
+    /// <summary>Waits until the thawed victim has logged, for every claim it held, that it lost the claim or threw its result away.</summary>
+    private static async Task WaitUntilTheThawedVictimGaveUpItsClaimsAsync(ServiceInstance victim, KillRecord kill)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (DateTime.UtcNow < deadline && kill.Held.Any(claim => !victim.GaveUpInLog.Contains(claim.Id)))
+        {
+            await Task.Delay(50);
         }
     }
 
@@ -319,6 +376,9 @@ public static class ChaosRun
         public int VictimSucceeded { get; set; }
 
         public IReadOnlyList<HeldClaim> Held { get; set; } = [];
+
+        /// <summary>When a frozen victim was let run on (SIGCONT); null when it was killed.</summary>
+        public DateTimeOffset? ThawedAt { get; set; }
 
         internal bool GivenUp => _givenUp;
 

@@ -128,12 +128,14 @@ public sealed class ScaledOutCluster : IAsyncDisposable
 
 /// <summary>
 /// One instance of a <see cref="ScaledOutCluster"/>: its process, the instance id its claims carry
-/// (<c>lease_owner</c>), and the tasks its log says it finished with SUCCESS (log lines "Task … succeeded",
-/// written only after its fenced write of the result went through).
+/// (<c>lease_owner</c>), the tasks its log says it finished with SUCCESS (log lines "Task … succeeded",
+/// written only after its fenced write of the result went through), and those whose claim it lost or
+/// whose result it discarded because its fenced write did not go through.
 /// </summary>
 public sealed partial class ServiceInstance
 {
     private readonly ConcurrentQueue<string> _succeeded = new();
+    private readonly ConcurrentQueue<string> _gaveUp = new();
 
     public ServiceInstance(ServiceProcess process, int number)
     {
@@ -141,9 +143,13 @@ public sealed partial class ServiceInstance
         Number = number;
         process.OutputLine += line =>
         {
-            if (SucceededLine().Match(line) is { Success: true } match)
+            if (SucceededLine().Match(line) is { Success: true } succeeded)
             {
-                _succeeded.Enqueue(match.Groups[1].Value);
+                _succeeded.Enqueue(succeeded.Groups[1].Value);
+            }
+            else if (GaveUpLine().Match(line) is { Success: true } gaveUp)
+            {
+                _gaveUp.Enqueue(gaveUp.Groups[1].Value);
             }
         };
     }
@@ -161,8 +167,14 @@ public sealed partial class ServiceInstance
     /// <summary>Task ids this instance logged as succeeded (the log of a killed process may miss its last few).</summary>
     public IReadOnlyCollection<string> SucceededInLog => _succeeded.ToArray();
 
+    /// <summary>Task ids whose claim this instance logged as lost, or whose result it logged as discarded (fenced out).</summary>
+    public IReadOnlyCollection<string> GaveUpInLog => _gaveUp.ToArray();
+
     public override string ToString() => $"instance {Number} ({Id}, pid {Process.Id})";
 
     [GeneratedRegex(@"Task ([0-9a-f]{32}) succeeded:")]
     private static partial Regex SucceededLine();
+
+    [GeneratedRegex(@"Task ([0-9a-f]{32})(?: was finished or removed by someone else|: this worker's claim was lost)")]
+    private static partial Regex GaveUpLine();
 }
