@@ -7,9 +7,10 @@ namespace ThumbnailApi.Robustness;
 /// CPU per task of one instance, in SQLite or PostgreSQL mode, on the same work: copies of the 640x480
 /// photo (each with its own JPEG comment, and reuse of identical uploads off), uploaded a few at once
 /// and each long-polled to its end, as a client would. After a warm-up (JIT, pools, caches), the
-/// service process's utime + stime over the measured uploads, divided by their count; also what the
-/// process uses idle per minute (background work: in PostgreSQL mode the listener's heartbeat, the
-/// reaper, the workers' fallback polls) and, in PostgreSQL mode, the database server's own CPU per task.
+/// service process's utime + stime over the measured uploads, divided by their count; also, once
+/// quiet for 15 s, what the process uses idle per minute (background work: in PostgreSQL mode the
+/// listener's heartbeat, the reaper, the workers' fallback polls and idle reports) and, in PostgreSQL
+/// mode, the database server's own CPU per task.
 /// </summary>
 public static class CpuPerTask
 {
@@ -18,6 +19,7 @@ public static class CpuPerTask
         public double CpuMsPerTask => CpuSeconds * 1000 / Tasks;
     }
 
+    /// <summary>One round; with <paramref name="idleSeconds"/> above 0, the idle CPU is measured after it (once quiet for 15 s), else reported as NaN.</summary>
     public static async Task<Round> MeasureAsync(
         string mode, int number, PostgresServer server, string dll, string images, int warmUp, int uploads, int concurrency, int idleSeconds)
     {
@@ -41,11 +43,7 @@ public static class CpuPerTask
         {
             using var client = new LoadClient(process.BaseAddress);
             await RunAsync(client, photo, warmUp, concurrency, $"{mode} warm-up");
-            await Task.Delay(TimeSpan.FromSeconds(2));
-
-            var idleFrom = ProcessCpu.Seconds(process.Id);
-            await Task.Delay(TimeSpan.FromSeconds(idleSeconds));
-            var idlePerMinute = (ProcessCpu.Seconds(process.Id) - idleFrom) * 60 / idleSeconds;
+            await Task.Delay(TimeSpan.FromSeconds(5)); // the warm-up's background JIT and GC settle
 
             var cpuFrom = ProcessCpu.Seconds(process.Id);
             var serverFrom = cluster is null ? 0 : ProcessCpu.TreeSeconds(server.Pid);
@@ -54,6 +52,16 @@ public static class CpuPerTask
             var wall = clock.Elapsed.TotalSeconds;
             var cpu = ProcessCpu.Seconds(process.Id) - cpuFrom;
             double? serverCpu = cluster is null ? null : ProcessCpu.TreeSeconds(server.Pid) - serverFrom;
+
+            var idlePerMinute = double.NaN;
+            if (idleSeconds > 0)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(15));
+                var idleFrom = ProcessCpu.Seconds(process.Id);
+                await Task.Delay(TimeSpan.FromSeconds(idleSeconds));
+                idlePerMinute = (ProcessCpu.Seconds(process.Id) - idleFrom) * 60 / idleSeconds;
+            }
+
             return new Round(mode, number, uploads, cpu, wall, idlePerMinute, serverCpu, notSucceeded);
         }
         finally

@@ -11,7 +11,7 @@ using ThumbnailApi.Robustness;
 //   scancost --width W --height H --scans N [--max-scans M]      what one hostile progressive JPEG costs the pipeline
 //   resources --service DLL --images DIR [--cases a,b] [--quick] [--list] [--setting Key=Value ...]
 //                                                    issue 11's CPU, memory and stalled-upload attacks, one process per case
-//   scale-out --service DLL --images DIR [--instances 3] [--uploads 1000] [--concurrency 16] [--lease 15] [--quick]
+//   scale-out --service DLL --images DIR [--instances 3] [--uploads 1000] [--concurrency 16] [--lease 15] [--quick] [--sections latency,kill,cpu,chaos]
 //                                                    instances on a throwaway PostgreSQL behind nginx: latencies, SIGKILL, CPU, chaos
 var arguments = Arguments.Parse(args.Skip(1));
 return args.FirstOrDefault() switch
