@@ -27,7 +27,7 @@ public static class HealthEndpoints
             .WithName("GetReadiness")
             .WithSummary("Readiness: 200 when the service can take uploads, 503 when not")
             .WithDescription("Checks that the database answers, the data folder accepts writes (a small file is written and deleted) and has its reserve of free space, "
-                             + "every worker is running and the queue has room. Each check reports its status, a description and figures.")
+                             + "every worker is running, the queue has room and (on PostgreSQL) notifications are heard (degraded, still 200, while not). Each check reports its status, a description and figures.")
             .Produces<HealthResponse>(StatusCodes.Status503ServiceUnavailable);
         return routes;
     }

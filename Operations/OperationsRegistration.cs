@@ -20,7 +20,8 @@ public static class OperationsRegistration
             .AddCheck<DatabaseCheck>("database", tags: ready, timeout: CheckTimeout)
             .AddCheck<DataFolderCheck>("data_folder", tags: ready, timeout: CheckTimeout)
             .AddCheck<WorkersCheck>("workers", tags: ready)
-            .AddCheck<QueueCheck>("queue", tags: ready);
+            .AddCheck<QueueCheck>("queue", tags: ready)
+            .AddCheck<NotificationsCheck>("notifications", tags: ready);
 
         services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddMeter(ThumbnailMetrics.MeterName)

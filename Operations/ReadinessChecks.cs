@@ -90,3 +90,19 @@ public sealed class QueueCheck(ITaskFeed queue) : IHealthCheck
             : HealthCheckResult.Healthy("The queue has room.", data));
     }
 }
+
+/// <summary>
+/// On PostgreSQL, this instance's LISTEN connection is open. While it is not, the instance still
+/// works, more slowly: its long-polls wait out their whole <c>?wait=</c> and its idle workers take
+/// queued tasks only at the fallback poll. That is <c>degraded</c> (still 200): the instance can take
+/// uploads, but an operator should know. One process on SQLite needs no connection for this.
+/// </summary>
+public sealed class NotificationsCheck(IServiceProvider services) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        Task.FromResult(
+            !StoreRegistration.SharedByInstances(services) ? HealthCheckResult.Healthy("One process: tasks are handed over in memory.")
+            : services.GetRequiredService<PostgresListener>().Listening ? HealthCheckResult.Healthy("Listening for notifications from PostgreSQL.")
+            : HealthCheckResult.Degraded(
+                "Not listening for PostgreSQL notifications (reconnecting): long-polls answer only at their deadline and idle workers find queued tasks by polling."));
+}

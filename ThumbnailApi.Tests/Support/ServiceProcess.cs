@@ -27,6 +27,9 @@ public sealed partial class ServiceProcess : IDisposable
     /// <summary>The last lines the service wrote (stdout and stderr), for diagnostics.</summary>
     public string RecentOutput => string.Join(Environment.NewLine, _output);
 
+    /// <summary>Raised for every line the service writes (stdout and stderr), on the thread that reads it.</summary>
+    public event Action<string>? OutputLine;
+
     /// <summary>
     /// Starts the service and waits until it listens; throws (with its output) if it does not. With
     /// <paramref name="waitUntilListening"/> false it returns at once: for a start expected to crash.
@@ -91,6 +94,15 @@ public sealed partial class ServiceProcess : IDisposable
         _process.WaitForExit();
     }
 
+    /// <summary>
+    /// SIGSTOP: the process is frozen where it is (its sockets stay open, its requests wait) until
+    /// <see cref="ResumeAsync"/>; a frozen process can still be killed.
+    /// </summary>
+    public Task PauseAsync() => SignalAsync("STOP");
+
+    /// <summary>SIGCONT: a process frozen by <see cref="PauseAsync"/> runs on.</summary>
+    public Task ResumeAsync() => SignalAsync("CONT");
+
     public async Task<bool> WaitForExitAsync(TimeSpan timeout)
     {
         using var cancel = new CancellationTokenSource(timeout);
@@ -130,12 +142,22 @@ public sealed partial class ServiceProcess : IDisposable
         _process.Dispose();
     }
 
+    private async Task SignalAsync(string signal)
+    {
+        if (!_process.HasExited)
+        {
+            await ExternalCommand.RunCheckedAsync("kill", [$"-{signal}", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)], TimeSpan.FromSeconds(10));
+        }
+    }
+
     private void Record(string? line)
     {
         if (line is null)
         {
             return;
         }
+
+        OutputLine?.Invoke(line);
 
         _output.Enqueue(line);
         while (_output.Count > 200)

@@ -15,7 +15,7 @@ public readonly record struct ProcessSample(double At, long RssBytes, long PeakR
 /// </summary>
 public sealed class ProcessMonitor : IDisposable
 {
-    private static readonly double TicksPerSecond = ClockTicks();
+    internal static readonly double TicksPerSecond = ClockTicks();
 
     private readonly int _pid;
     private readonly long _killAboveBytes;

@@ -11,6 +11,8 @@ using ThumbnailApi.Robustness;
 //   scancost --width W --height H --scans N [--max-scans M]      what one hostile progressive JPEG costs the pipeline
 //   resources --service DLL --images DIR [--cases a,b] [--quick] [--list] [--setting Key=Value ...]
 //                                                    issue 11's CPU, memory and stalled-upload attacks, one process per case
+//   scale-out --service DLL --images DIR [--instances 3] [--uploads 1000] [--concurrency 16] [--lease 15] [--quick] [--sections latency,kill,cpu,chaos]
+//                                                    instances on a throwaway PostgreSQL behind nginx: latencies, SIGKILL, CPU, chaos
 var arguments = Arguments.Parse(args.Skip(1));
 return args.FirstOrDefault() switch
 {
@@ -21,11 +23,12 @@ return args.FirstOrDefault() switch
     "diskfull" => await DiskFullCommand.RunAsync(arguments),
     "scancost" => ScanCostCommand.Run(arguments),
     "resources" => await ResourceAttackCommand.RunAsync(arguments),
+    "scale-out" => await ScaleOutCommand.RunAsync(arguments),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Robustness fuzz|replay|burst|kill9|diskfull|scancost|resources --name value ... (see Program.cs)");
+    Console.Error.WriteLine("usage: Robustness fuzz|replay|burst|kill9|diskfull|scancost|resources|scale-out --name value ... (see Program.cs)");
     return 2;
 }

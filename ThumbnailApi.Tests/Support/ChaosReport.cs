@@ -1,0 +1,223 @@
+using System.Globalization;
+using System.Text.Json;
+using ThumbnailApi.Persistence;
+
+namespace ThumbnailApi.Tests.Support;
+
+/// <summary>
+/// What a <see cref="ChaosRun"/> saw, and the rules it checks: every accepted upload ends SUCCESS;
+/// every thumbnail downloads whole through nginx and is the one its row names (ETag); each task has
+/// exactly one thumbnail file, named with its row's lease token, and any other file of it was written
+/// by a claim that died with the victim; no task was logged succeeded twice; the claims the victim held
+/// were taken by others after their leases ran out (second attempt) and nothing else ran twice; every
+/// long-poll through nginx was answered; a victim frozen and thawed instead of killed gave up the claims
+/// it lost and removed its files of them. Each rule's list is empty when it held.
+/// </summary>
+public sealed class ChaosReport(
+    ChaosSettings settings,
+    ServiceInstance victim,
+    IReadOnlyList<ChaosUpload> uploads,
+    IReadOnlyDictionary<string, JsonElement?> final,
+    ChaosRun.KillRecord kill,
+    IReadOnlyDictionary<string, ChaosTaskRow> rows,
+    IReadOnlyDictionary<string, string?> downloads,
+    IReadOnlyList<string> thumbnailFiles,
+    IReadOnlyDictionary<string, int> successLogLines,
+    IReadOnlyList<ChaosLongPoll> longPolls,
+    double uploadSeconds,
+    double totalSeconds)
+{
+    public ChaosSettings Settings => settings;
+
+    public string VictimId => victim.Id;
+
+    /// <summary>Whether the victim was frozen and then let run on (a zombie) rather than killed.</summary>
+    public bool Thawed => kill.ThawedAt is not null;
+
+    public IReadOnlyList<ChaosUpload> Uploads => uploads;
+
+    public ChaosRun.KillRecord Kill => kill;
+
+    public IReadOnlyDictionary<string, ChaosTaskRow> Rows => rows;
+
+    public IReadOnlyList<ChaosLongPoll> LongPolls => longPolls;
+
+    public IReadOnlyList<string> Accepted => uploads.Where(upload => upload.TaskId is not null).Select(upload => upload.TaskId!).ToList();
+
+    public int SuccessCount => final.Values.Count(body => StatusOf(body) == "SUCCESS");
+
+    public int FailedCount => final.Values.Count(body => StatusOf(body) == "FAILED");
+
+    /// <summary>Accepted tasks that did not end SUCCESS: FAILED with its code, still PENDING, or no answer.</summary>
+    public IReadOnlyList<string> NotSucceeded => Accepted
+        .Select(id => (Id: id, Body: final.GetValueOrDefault(id)))
+        .Where(task => StatusOf(task.Body) != "SUCCESS")
+        .Select(task => $"{task.Id}: {StatusOf(task.Body) ?? "no answer"} {ErrorCodeOf(task.Body)}".TrimEnd())
+        .ToList();
+
+    /// <summary>Thumbnails that did not download whole, or are not the ones their rows name.</summary>
+    public IReadOnlyList<string> DownloadProblems => downloads.Where(pair => pair.Value is not null).Select(pair => $"{pair.Key}: {pair.Value}").ToList();
+
+    /// <summary>Tasks that were logged succeeded more than once (over all instances): two SUCCESS writes.</summary>
+    public IReadOnlyList<string> DoubleSuccesses => successLogLines.Where(pair => pair.Value > 1).Select(pair => $"{pair.Key}: {pair.Value} times").ToList();
+
+    /// <summary>Lease tokens of the claims that died with the victim.</summary>
+    public IReadOnlySet<string> KilledTokens => kill.Held.Select(claim => claim.Token).ToHashSet();
+
+    /// <summary>
+    /// Thumbnail files that break the naming rule: a succeeded task without exactly its one file named
+    /// with its row's token, a failed one with a file, or a file of any other claim than a killed one.
+    /// </summary>
+    public IReadOnlyList<string> FileProblems
+    {
+        get
+        {
+            var problems = new List<string>();
+            var byTask = thumbnailFiles.GroupBy(name => name.Split('.')[0]).ToDictionary(group => group.Key, group => group.ToList());
+            foreach (var (id, names) in byTask.Where(pair => !rows.ContainsKey(pair.Key)))
+            {
+                problems.Add($"{string.Join(", ", names)}: no task has this id");
+            }
+
+            foreach (var row in rows.Values)
+            {
+                var names = byTask.GetValueOrDefault(row.Id) ?? [];
+                var own = row.State == "succeeded" && row.ThumbnailType is not null
+                    ? $"{row.Id}.{row.LeaseToken}.{TaskFiles.ExtensionFor(row.ThumbnailType)}"
+                    : null;
+                if (own is not null && !names.Contains(own))
+                {
+                    problems.Add($"{row.Id}: succeeded, but {own} is missing");
+                }
+
+                foreach (var name in names.Where(name => name != own && !KilledTokens.Contains(TokenOf(name))))
+                {
+                    problems.Add($"{name}: {(name.Split('.') is [_, var token, ..] && token == row.LeaseToken ? "the file of a task that did not succeed" : "written by a claim that neither finished the task nor died with the victim")}");
+                }
+            }
+
+            return problems;
+        }
+    }
+
+    /// <summary>Files written by the claims that died with the victim (the retention sweep removes them once they are an hour old).</summary>
+    public int KilledClaimFiles => thumbnailFiles.Count(name => KilledTokens.Contains(TokenOf(name)));
+
+    /// <summary>
+    /// A thawed victim: the claims it held that it did not log as lost or discarded, and the files of those
+    /// claims it left behind (a fenced-out worker removes its own file).
+    /// </summary>
+    public IReadOnlyList<string> ZombieProblems => !Thawed ? [] :
+    [
+        .. kill.Held.Where(claim => !victim.GaveUpInLog.Contains(claim.Id)).Select(claim => $"{claim.Id}: the thawed victim did not log giving up its claim"),
+        .. thumbnailFiles.Where(name => KilledTokens.Contains(TokenOf(name))).Select(name => $"{name}: left by the thawed victim's lost claim"),
+    ];
+
+    /// <summary>Claims the victim held that were not finished by another instance after their lease ran out, on their second attempt.</summary>
+    public IReadOnlyList<string> HeldProblems => kill.Held
+        .Select(claim => (Claim: claim, Row: rows.GetValueOrDefault(claim.Id)))
+        .Select(held => held.Row switch
+        {
+            null => $"{held.Claim.Id}: its row is gone",
+            { State: not "succeeded" } row => $"{row.Id}: {row.State} {row.ErrorCode}",
+            { Attempts: not 2 } row => $"{row.Id}: {row.Attempts} attempts, not 2",
+            var row when row.LeaseOwner == victim.Id || row.LeaseToken == held.Claim.Token => $"{row.Id}: finished under the victim's own claim",
+            var row when row.StartedAt <= held.Claim.ExpiresAt => $"{row.Id}: claimed again at {row.StartedAt}, before the victim's lease ran out at {held.Claim.ExpiresAt}",
+            _ => null,
+        })
+        .OfType<string>()
+        .ToList();
+
+    /// <summary>Tasks processed more than once that the victim did not hold when it died (a live instance lost a lease).</summary>
+    public IReadOnlyList<string> UnexpectedReruns => rows.Values
+        .Where(row => row.Attempts > 1 && kill.Held.All(claim => claim.Id != row.Id))
+        .Select(row => $"{row.Id}: {row.Attempts} attempts")
+        .ToList();
+
+    /// <summary>Long-polls through nginx that got no answer, or an answer other than 200.</summary>
+    public IReadOnlyList<string> LongPollProblems => longPolls.Where(poll => poll.Status != 200)
+        .Select(poll => $"{poll.TaskId} at {poll.Started:HH:mm:ss.fff}: {(poll.Status == 0 ? poll.Problem : poll.Status.ToString(CultureInfo.InvariantCulture))}")
+        .ToList();
+
+    /// <summary>Long-polls started after the victim died that nginx's live instances answered 200.</summary>
+    public int LongPollsAnsweredAfterKill => kill.At is { } at ? longPolls.Count(poll => poll.Started > at && poll.Status == 200) : 0;
+
+    /// <summary>Rows of uploads whose 202 never came (the victim stored it and died before it answered, for one).</summary>
+    public int RowsWithoutA202 => rows.Count - Accepted.Count;
+
+    /// <summary>Seconds from the SIGKILL to the last task the victim held ending, or null.</summary>
+    public double? SecondsFromKillToLastHeldFinished => kill.At is { } at && kill.Held.Count > 0
+        && kill.Held.Select(claim => rows.GetValueOrDefault(claim.Id)?.CompletedAt).ToList() is var done && done.All(ms => ms is not null)
+            ? (done.Max()!.Value - at.ToUnixTimeMilliseconds()) / 1000.0
+            : null;
+
+    /// <summary>Every rule that broke, with what broke it; empty when the run kept them all.</summary>
+    public IReadOnlyList<string> BrokenRules
+    {
+        get
+        {
+            var broken = new List<string>();
+            void Rule(string rule, IReadOnlyList<string> offenders)
+            {
+                if (offenders.Count > 0)
+                {
+                    broken.Add($"{rule} ({offenders.Count}): {string.Join("; ", offenders.Take(10))}");
+                }
+            }
+
+            if (kill.At is null || kill.Held.Count == 0)
+            {
+                broken.Add(kill.At is null ? "the victim was never killed" : "the victim held no claim when it died");
+            }
+
+            Rule("accepted but not SUCCESS", NotSucceeded);
+            Rule("thumbnails that are not whole or not the task's", DownloadProblems);
+            Rule("files against the naming rule", FileProblems);
+            Rule("tasks logged succeeded twice", DoubleSuccesses);
+            Rule("claims of the victim not finished by another instance after their lease", HeldProblems);
+            Rule("tasks run twice that the victim did not hold", UnexpectedReruns);
+            Rule("long-polls not answered 200", LongPollProblems);
+            Rule("lost claims the thawed victim did not give up cleanly", ZombieProblems);
+            if (kill.At is not null && LongPollsAnsweredAfterKill == 0)
+            {
+                broken.Add("no long-poll started after the kill was answered");
+            }
+
+            return broken;
+        }
+    }
+
+    /// <summary>The counts, one line each, for a test's output or the tool's report.</summary>
+    public IEnumerable<string> Summary()
+    {
+        var refused = uploads.Where(upload => upload.Status != 202)
+            .GroupBy(upload => upload.Status == 0 ? $"no answer ({upload.Problem})" : $"{upload.Status} {upload.Problem}".TrimEnd())
+            .Select(group => $"{group.Count()}× {group.Key}");
+        yield return $"uploads through nginx: {uploads.Count} in {uploadSeconds:F1} s at concurrency {settings.Concurrency}; 202: {Accepted.Count}"
+                     + (uploads.Any(upload => upload.Status != 202) ? $"; other answers: {string.Join(", ", refused)}" : "");
+        yield return $"victim {victim.Id}: {(Thawed ? "SIGSTOP" : "SIGKILL")} after {kill.AcceptedBefore} accepted uploads, when it had finished {kill.VictimSucceeded} task(s) "
+                     + $"and held {kill.Held.Count} claim(s); {uploads.Count(upload => upload.AfterKill && upload.Status == 202)} uploads accepted after it";
+        yield return $"accepted tasks: {SuccessCount} SUCCESS, {FailedCount} FAILED, {Accepted.Count - SuccessCount - FailedCount} unfinished; "
+                     + $"{RowsWithoutA202} more row(s) whose 202 never came";
+        yield return $"re-run after the {(Thawed ? "freeze" : "kill")}: {kill.Held.Count - HeldProblems.Count} of the {kill.Held.Count} held (attempt 2, on another instance, after the lease), "
+                     + $"the last done {SecondsFromKillToLastHeldFinished?.ToString("F1", CultureInfo.InvariantCulture) ?? "—"} s after the {(Thawed ? "SIGSTOP" : "SIGKILL")}; "
+                     + $"other tasks run twice: {UnexpectedReruns.Count}";
+        yield return $"duplicates (a task logged succeeded twice): {DoubleSuccesses.Count}; thumbnails checked through nginx (ETag, bytes, decode): "
+                     + $"{downloads.Count - DownloadProblems.Count} good, {DownloadProblems.Count} bad";
+        yield return Thawed
+            ? $"thawed {(kill.ThawedAt - kill.At)?.TotalSeconds:F1} s after the SIGSTOP: it logged {kill.Held.Count(claim => victim.GaveUpInLog.Contains(claim.Id))} of its {kill.Held.Count} "
+              + $"lost claims as given up; thumbnail files: {FileProblems.Count} against the rule, {KilledClaimFiles} of its lost claims left"
+            : $"thumbnail files: {FileProblems.Count} against the rule; {KilledClaimFiles} written by the killed claims (left to the retention sweep)";
+        yield return $"long-polls through nginx: {longPolls.Count}, {LongPollsAnsweredAfterKill} started after the kill and answered 200, "
+                     + $"{LongPollProblems.Count} not answered 200";
+        yield return $"run: {totalSeconds:F1} s";
+    }
+
+    private static string? StatusOf(JsonElement? body) =>
+        body is { } b && b.TryGetProperty("task_status", out var status) ? status.GetString() : null;
+
+    private static string? ErrorCodeOf(JsonElement? body) =>
+        body is { } b && b.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object ? error.GetProperty("code").GetString() : null;
+
+    private static string TokenOf(string fileName) => fileName.Split('.') is [_, var token, _, ..] ? token : "";
+}
