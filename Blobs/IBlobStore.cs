@@ -9,7 +9,7 @@ namespace ThumbnailApi.Blobs;
 /// </summary>
 public interface IBlobStore
 {
-    /// <summary>Stores <paramref name="length"/> bytes of <paramref name="content"/> under <paramref name="key"/>, replacing what was there. Durable when it returns.</summary>
+    /// <summary>Stores <paramref name="length"/> bytes of <paramref name="content"/>, from its position (a shorter stream is an error), under <paramref name="key"/>, replacing what was there. Durable when it returns.</summary>
     Task PutAsync(string key, Stream content, long length, CancellationToken cancellation = default);
 
     /// <summary>The blob as a stream to copy out (to an HTTP response), not necessarily seekable; null when there is none.</summary>

@@ -23,7 +23,7 @@ public sealed class LocalBlobStore(string root) : IBlobStore
             // The folders are made at start-up; a folder gone since is storage trouble, reported as such.
             await using (var file = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, 0, FileOptions.Asynchronous))
             {
-                await content.CopyToAsync(file, cancellation);
+                await new StreamSlice(content, length).CopyToAsync(file, cancellation);
                 await file.FlushAsync(cancellation);
                 file.Flush(flushToDisk: true);
             }

@@ -25,7 +25,7 @@ public sealed class S3BlobStore(IAmazonS3 s3, S3Options options, string scratchF
         {
             BucketName = _bucket,
             Key = ObjectKey(key),
-            InputStream = content,
+            InputStream = new StreamSlice(content, length),
             AutoCloseStream = false,
             UseChunkEncoding = false,
             DisablePayloadSigning = false,

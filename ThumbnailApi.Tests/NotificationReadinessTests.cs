@@ -29,7 +29,7 @@ public sealed class NotificationReadinessTests
         try
         {
             await inside.ExecuteAsync(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'");
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'thumbnailapi-listener'");
 
             var saidSo = await Eventually.TrueAsync(async () => (await ReadyAsync(client)).Body.GetProperty("status").GetString() != "healthy",
                 TimeSpan.FromSeconds(10));
