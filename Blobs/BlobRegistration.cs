@@ -29,7 +29,15 @@ public static class BlobRegistration
         services.AddSingleton<IAmazonS3>(provider =>
         {
             var options = provider.GetRequiredService<IOptions<S3Options>>().Value;
-            var config = new AmazonS3Config { ForcePathStyle = options.ForcePathStyle, AuthenticationRegion = options.Region };
+            // A request that hangs or a server that is down must end as a 503 storage_unavailable within
+            // a client's patience, not after the SDK's defaults (100 s, 4 retries with back-off).
+            var config = new AmazonS3Config
+            {
+                ForcePathStyle = options.ForcePathStyle,
+                AuthenticationRegion = options.Region,
+                Timeout = TimeSpan.FromSeconds(60),
+                MaxErrorRetry = 2,
+            };
             if (string.IsNullOrEmpty(options.ServiceUrl))
             {
                 config.RegionEndpoint = RegionEndpoint.GetBySystemName(options.Region);
