@@ -65,8 +65,8 @@ public static class ServiceRegistration
         {
             json.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
             json.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
-            // HTML-safe escaping: a file name like <img onerror=…> never appears as markup, even to a careless client.
-            json.SerializerOptions.Encoder = JavaScriptEncoder.Default;
+            // Readable (an apostrophe is ', not \u0027) and still HTML-safe: <, > and & stay escaped.
+            json.SerializerOptions.Encoder = ReadableJsonEncoder.Instance;
             json.SerializerOptions.NumberHandling = JsonNumberHandling.Strict; // numbers are numbers (also in the OpenAPI schemas)
         });
 

@@ -34,7 +34,7 @@ public static class KestrelRejections
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        Encoder = JavaScriptEncoder.Default,
+        Encoder = ReadableJsonEncoder.Instance,
     };
 
     /// <summary>Adds the rewriting to every endpoint Kestrel listens on.</summary>

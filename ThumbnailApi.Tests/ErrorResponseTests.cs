@@ -49,6 +49,33 @@ public sealed class ErrorResponseTests
     }
 
     [Test]
+    public async Task Json_bodies_read_naturally_apostrophes_and_letters_unescaped_while_markup_stays_escaped()
+    {
+        using var form = new MultipartFormDataContent { { new ByteArrayContent(TestImages.Bytes("photo.jpg")), "file", "photo.jpg" } };
+        using var error = await _client.Http.PostAsync($"{ApiClient.Api}/", form);
+        var errorText = await error.Content.ReadAsStringAsync();
+
+        Assert.That(errorText, Does.Contain("named 'image'").And.Not.Contain("\\u0027"), errorText);
+
+        using var upload = new MultipartFormDataContent();
+        var image = new ByteArrayContent(TestImages.Bytes("photo.jpg"));
+        image.Headers.ContentDisposition = new System.Net.Http.Headers.ContentDispositionHeaderValue("form-data")
+        {
+            Name = "\"image\"", FileNameStar = "café d'été <b>&.jpg",
+        };
+        upload.Add(image);
+        using var accepted = await _client.Http.PostAsync($"{ApiClient.Api}/", upload);
+        var acceptedText = await accepted.Content.ReadAsStringAsync();
+        var id = JsonDocument.Parse(acceptedText).RootElement.GetProperty("task_id").GetString()!;
+        await _client.WaitUntilFinishedAsync(id);
+        using var status = await _client.Http.GetAsync($"{ApiClient.Api}/{id}");
+        var statusText = await status.Content.ReadAsStringAsync();
+
+        Assert.That(statusText, Does.Contain("café d'été \\u003Cb\\u003E\\u0026.jpg"), statusText);
+        Assert.That(JsonDocument.Parse(statusText).RootElement.GetProperty("image").GetProperty("name").GetString(), Is.EqualTo("café d'été <b>&.jpg"));
+    }
+
+    [Test]
     public async Task An_empty_image_file_is_a_400()
     {
         using var response = await _client.PostBytesAsync([], "empty.jpg");
