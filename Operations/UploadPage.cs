@@ -9,6 +9,7 @@ public static class UploadPage
 
     public static IApplicationBuilder UseUploadPage(this IApplicationBuilder app)
     {
+        app.UseWrongMethodOnPageFiles();
         app.UseDefaultFiles();
         app.UseStaticFiles(new StaticFileOptions
         {
@@ -22,4 +23,29 @@ public static class UploadPage
         });
         return app;
     }
+
+    /// <summary>
+    /// The page and its files are read with GET or HEAD: any other method on them is a 405 naming
+    /// those (the JSON body comes from the status code pages), as routing answers for the API's addresses,
+    /// instead of the 404 the static files would leave.
+    /// </summary>
+    private static void UseWrongMethodOnPageFiles(this IApplicationBuilder app)
+    {
+        var files = app.ApplicationServices.GetRequiredService<IWebHostEnvironment>().WebRootFileProvider;
+        app.Use((context, next) =>
+        {
+            var request = context.Request;
+            if (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method) || !IsPageFile(files, request.Path))
+            {
+                return next(context);
+            }
+
+            context.Response.StatusCode = StatusCodes.Status405MethodNotAllowed;
+            context.Response.Headers.Allow = "GET, HEAD";
+            return Task.CompletedTask;
+        });
+    }
+
+    private static bool IsPageFile(Microsoft.Extensions.FileProviders.IFileProvider files, PathString path) =>
+        path.Value is "/" or "/index.html" || (path.HasValue && path.Value!.Count(c => c == '/') == 1 && files.GetFileInfo(path.Value) is { Exists: true, IsDirectory: false });
 }

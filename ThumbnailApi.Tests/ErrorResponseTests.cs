@@ -231,6 +231,32 @@ public sealed class ErrorResponseTests
         await AssertErrorAsync(response, HttpStatusCode.MethodNotAllowed, "method_not_allowed");
     }
 
+    [TestCase("POST", "/", "GET")]
+    [TestCase("PUT", "/index.html", "GET")]
+    [TestCase("DELETE", "/app.js", "GET")]
+    [TestCase("POST", "/favicon.ico", "GET")]
+    [TestCase("PUT", "/api/v1/thumbnail_generator/", "POST")]
+    [TestCase("POST", "/healthz", "GET")]
+    public async Task Every_wrong_method_on_an_existing_address_is_a_json_405_naming_the_allowed_ones(string method, string path, string allowed)
+    {
+        using var request = new HttpRequestMessage(new HttpMethod(method), path) { Content = new StringContent("x") };
+        using var response = await _client.Http.SendAsync(request);
+
+        await AssertErrorAsync(response, HttpStatusCode.MethodNotAllowed, "method_not_allowed");
+        Assert.That(response.Content.Headers.Allow, Does.Contain(allowed), $"{method} {path}: Allow");
+    }
+
+    [Test]
+    public async Task The_page_has_an_icon()
+    {
+        using var response = await _client.Http.GetAsync("/favicon.ico");
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(response.Content.Headers.ContentType?.MediaType, Is.EqualTo("image/x-icon"));
+        var bytes = await response.Content.ReadAsByteArrayAsync();
+        Assert.That(bytes.Take(4), Is.EqualTo(new byte[] { 0, 0, 1, 0 }), "an ICO header");
+    }
+
     [Test]
     public async Task The_thumbnail_of_a_failed_task_is_a_409()
     {
