@@ -8,6 +8,18 @@ namespace ThumbnailApi.Tests;
 public sealed class MetricsTests
 {
     [Test]
+    public async Task The_metrics_name_the_service()
+    {
+        using var factory = new ThumbnailApiFactory();
+        using var client = factory.CreateApiClient();
+
+        var text = await client.Http.GetStringAsync("/metrics");
+
+        Assert.That(text, Does.Not.Contain("unknown_service"));
+        Assert.That(text, Does.Match("target_info\\{[^}]*service_name=\"thumbnailapi\""), text.Split('\n').FirstOrDefault(line => line.StartsWith("target_info")) ?? "no target_info");
+    }
+
+    [Test]
     public async Task Uploads_tasks_bytes_and_timings_are_counted_after_some_uploads()
     {
         using var factory = new ThumbnailApiFactory(new Dictionary<string, string?> { ["ThumbnailApi:WorkerCount"] = "2" });
