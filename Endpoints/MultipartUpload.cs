@@ -85,7 +85,8 @@ public static class MultipartUpload
                     continue; // documented: the first image part wins
                 }
 
-                var (stored, error) = await StoreImageAsync(section.Body, createFile, maxBytes, cancellation);
+                var isFile = disposition.FileName.HasValue || disposition.FileNameStar.HasValue;
+                var (stored, error) = await StoreImageAsync(section.Body, isFile, createFile, maxBytes, cancellation);
                 if (error is not null)
                 {
                     return (null, error);
@@ -104,8 +105,13 @@ public static class MultipartUpload
             : (null, ApiErrors.MissingImage("No file part named 'image' was sent. Send the image as form-data with the key 'image'."));
     }
 
+    /// <summary>
+    /// Streams the image part to disk. <paramref name="isFile"/>: the part named a file name. A part
+    /// without one is still taken when its bytes are an image (some clients name no file), but when
+    /// they are not, the client sent text where a file belongs (<c>-F image=hello</c>), and is told so.
+    /// </summary>
     private static async Task<((long Bytes, ImageFormat Format), JsonHttpResult<ApiError>?)> StoreImageAsync(
-        Stream body, Func<Stream> createFile, long maxBytes, CancellationToken cancellation)
+        Stream body, bool isFile, Func<Stream> createFile, long maxBytes, CancellationToken cancellation)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(81920);
         try
@@ -116,7 +122,15 @@ public static class MultipartUpload
                 return (default, ApiErrors.MissingImage("The image file is empty."));
             }
 
-            if (FormatSniffer.Sniff(buffer.AsSpan(0, head)) is not { } format)
+            var sniffed = FormatSniffer.Sniff(buffer.AsSpan(0, head));
+            if (sniffed is null && !isFile)
+            {
+                return (default, ApiErrors.MissingImage(
+                    "The form field 'image' is text, not a file. Send the image itself as a file part, "
+                    + "with curl: -F image=@photo.jpg (the @ makes curl send the file's contents)."));
+            }
+
+            if (sniffed is not { } format)
             {
                 // Decided from the first bytes: the rest of a disguised file is never read.
                 return (default, ApiErrors.UnsupportedFormat(

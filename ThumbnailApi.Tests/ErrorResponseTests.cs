@@ -76,6 +76,25 @@ public sealed class ErrorResponseTests
     }
 
     [Test]
+    public async Task A_text_field_named_image_is_a_400_saying_that_image_must_be_a_file()
+    {
+        using var form = new MultipartFormDataContent { { new StringContent("hello"), "image" } };
+        using var response = await _client.Http.PostAsync($"{ApiClient.Api}/", form);
+
+        var body = await AssertErrorAsync(response, HttpStatusCode.BadRequest, "missing_image");
+        Assert.That(body.GetProperty("message").GetString(), Does.Contain("not a file").And.Contain("-F image=@"));
+    }
+
+    [Test]
+    public async Task An_image_part_without_a_file_name_is_still_taken_when_its_bytes_are_an_image()
+    {
+        using var form = new MultipartFormDataContent { { new ByteArrayContent(TestImages.Bytes("photo.jpg")), "image" } };
+        using var response = await _client.Http.PostAsync($"{ApiClient.Api}/", form);
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await response.Content.ReadAsStringAsync());
+    }
+
+    [Test]
     public async Task An_empty_image_file_is_a_400()
     {
         using var response = await _client.PostBytesAsync([], "empty.jpg");
