@@ -12,8 +12,11 @@ namespace ThumbnailApi.Endpoints;
 /// </summary>
 public static class ThumbnailEndpointDocs
 {
+    // The options are documented once, as form fields, so that generated examples (the curl snippets
+    // of /docs) send each once; query parameters are still read, for the old service's clients.
     private const string OptionNote =
-        "Options may also be form fields; a form field wins over a query parameter. A bad value is a 400 `invalid_option` naming the field.";
+        "The options are form fields; they are also read from query parameters of the same names (a form field wins). "
+        + "A bad value is a 400 `invalid_option` naming the field.";
 
     public static RouteHandlerBuilder DescribeUpload(this RouteHandlerBuilder route) => route
         .WithName("UploadImage")
@@ -40,7 +43,8 @@ public static class ThumbnailEndpointDocs
         .ProducesApiError(StatusCodes.Status503ServiceUnavailable,
             "`queue_full`: too many images wait for a worker; nothing was stored. `too_many_uploads`: the service is receiving as many "
             + "uploads at once as it takes; the body was not read. `storage_unavailable`: the data folder cannot be "
-            + "written (disk full, read-only), has less free space than the service keeps in reserve, or is not recovered yet; "
+            + "written (disk full, read-only), has less free space than the service keeps in reserve, or is not recovered yet, "
+            + "or the object storage (S3) cannot be reached; "
             + "nothing was stored. Retry after the seconds in `Retry-After`.")
         .ProducesApiError(StatusCodes.Status500InternalServerError, "`internal_error`: something unexpected; the detail is only in the service's log.")
         .AddOpenApiOperationTransformer((operation, _, _) =>
@@ -55,13 +59,6 @@ public static class ThumbnailEndpointDocs
                 },
             };
             operation.Parameters ??= [];
-            foreach (var (name, schema) in Options())
-            {
-                var description = schema.Description;
-                schema.Description = null; // said once, on the parameter
-                operation.Parameters.Add(new OpenApiParameter { Name = name, In = ParameterLocation.Query, Schema = schema, Description = description });
-            }
-
             operation.Parameters.Add(new OpenApiParameter
             {
                 Name = IdempotentUpload.Header,

@@ -56,7 +56,7 @@ public static class ApiDocs
 
             return Task.CompletedTask;
         });
-        options.AddDocumentTransformer((document, _, _) =>
+        options.AddDocumentTransformer((document, context, _) =>
         {
             document.Info = new OpenApiInfo
             {
@@ -77,8 +77,11 @@ public static class ApiDocs
                 }
             }
 
-            // No fixed server address: clients and the /docs page use the address they fetched the document from.
-            document.Servers = [];
+            // The address the document was fetched from (scheme, host and path base, as a trusted proxy
+            // forwarded them), so the examples of /docs are whole commands that can be run as they are.
+            document.Servers = context.ApplicationServices.GetRequiredService<IHttpContextAccessor>().HttpContext?.Request is { } request
+                ? [new OpenApiServer { Url = $"{request.Scheme}://{request.Host.ToUriComponent()}{request.PathBase.ToUriComponent()}" }]
+                : [];
             document.Tags = new HashSet<OpenApiTag>
             {
                 new() { Name = "Thumbnails", Description = "Upload, status and download." },

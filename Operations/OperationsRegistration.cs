@@ -33,6 +33,7 @@ public static class OperationsRegistration
             .AddAspNetCoreInstrumentation()
             .AddPrometheusExporter(prometheus => prometheus.ScrapeResponseCacheDurationMilliseconds = 0));
 
+        services.AddHttpContextAccessor(); // the OpenAPI document names the address it was fetched from
         services.AddOpenApi(ApiDocs.Configure);
         return builder;
     }

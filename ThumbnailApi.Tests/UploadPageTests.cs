@@ -139,12 +139,84 @@ public sealed class UploadPageBrowserTests
             var status = await failed.Locator(".status").TextContentAsync();
             Assert.That(status, Does.StartWith("Not uploaded: The file is not a PNG, JPEG, GIF, BMP, TIFF or WebP image"));
             Assert.That(await failed.Locator("img").CountAsync(), Is.Zero);
+            Assert.That(await failed.Locator(".result").IsVisibleAsync(), Is.False, "a failed card shows no result row");
+            Assert.That(await failed.GetByRole(AriaRole.Link).CountAsync(), Is.Zero, "a failed card has no visible link");
             Assert.That(await _page.Locator("#announcer").TextContentAsync(), Does.Contain("Not uploaded"));
         }
         finally
         {
             File.Delete(notes);
         }
+    }
+
+    [TestCase("damaged/truncated.png")]
+    [TestCase("damaged/truncated.jpg")]
+    [TestCase("disguised/pdf.jpg")]
+    public async Task A_card_that_failed_after_upload_or_before_it_shows_no_download_link(string file)
+    {
+        await _page.Locator("#files").SetInputFilesAsync(TestImages.Path(file));
+
+        var failed = _page.Locator("li.item[data-state=failed]");
+        await failed.WaitForAsync();
+        Assert.That(await failed.Locator(".result").IsVisibleAsync(), Is.False, $"{file}: the result row");
+        Assert.That(await failed.Locator("a.download").IsVisibleAsync(), Is.False, $"{file}: the download link");
+        Assert.That(await failed.GetByRole(AriaRole.Link).CountAsync(), Is.Zero, $"{file}: no link for assistive technology either");
+    }
+
+    [Test]
+    public async Task An_out_of_range_width_is_marked_on_its_field_and_nothing_is_uploaded_until_it_is_fixed()
+    {
+        var width = _page.GetByLabel("Width");
+        await width.FillAsync("5000");
+
+        Assert.That(await width.GetAttributeAsync("aria-invalid"), Is.EqualTo("true"));
+        var message = _page.Locator("#width-error");
+        Assert.That(await message.IsVisibleAsync(), Is.True);
+        Assert.That(await message.TextContentAsync(), Is.EqualTo("Width must be a whole number from 1 to 1024."));
+        var description = await width.EvaluateAsync<string>("input => input.getAttribute('aria-describedby')");
+        Assert.That(description, Is.EqualTo("width-error"), "the message is the field's description");
+
+        await _page.Locator("#files").SetInputFilesAsync(TestImages.Path("photo.jpg"));
+        Assert.That(await _page.Locator("li.item").CountAsync(), Is.Zero, "nothing uploaded with a bad width");
+        Assert.That(await _page.EvaluateAsync<string>("() => document.activeElement.id"), Is.EqualTo("width"));
+
+        await width.FillAsync("300");
+        Assert.That(await width.GetAttributeAsync("aria-invalid"), Is.Null);
+        Assert.That(await message.IsVisibleAsync(), Is.False);
+        await _page.Locator("#files").SetInputFilesAsync(TestImages.Path("photo.jpg"));
+        await _page.Locator("li.item[data-state=done]").WaitForAsync();
+    }
+
+    [Test]
+    public async Task Nothing_on_the_page_is_cut_off_or_overflows_on_a_390_px_wide_screen()
+    {
+        await _page.GetByLabel("Width").FillAsync("5000"); // with a field's message showing too
+        var problems = await _page.EvaluateAsync<string[]>(
+            """
+            () => {
+              const problems = [];
+              const page = document.documentElement;
+              if (page.scrollWidth > page.clientWidth) problems.push(`the page scrolls sideways: ${page.scrollWidth} > ${page.clientWidth}`);
+              const canvas = document.createElement('canvas').getContext('2d');
+              for (const element of document.querySelectorAll('input:not([type=file]), select, label, legend, h1, p, .drop')) {
+                const box = element.getBoundingClientRect();
+                if (box.width > 0 && (box.left < 0 || box.right > page.clientWidth)) problems.push(`${element.id || element.tagName} sticks out`);
+                if (element.scrollWidth > element.clientWidth + 1) problems.push(`${element.id || element.tagName} overflows its box`);
+              }
+              for (const select of document.querySelectorAll('select')) {
+                const style = getComputedStyle(select);
+                canvas.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+                const room = select.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) - 20; // the arrow
+                for (const option of select.options) {
+                  const needed = canvas.measureText(option.text).width;
+                  if (needed > room) problems.push(`${select.id}: "${option.text}" needs ${Math.ceil(needed)} px, has ${Math.floor(room)}`);
+                }
+              }
+              return problems;
+            }
+            """);
+
+        Assert.That(problems, Is.Empty);
     }
 
     [Test]

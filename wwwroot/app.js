@@ -15,9 +15,31 @@
   const announcer = document.getElementById('announcer');
   const template = document.getElementById('item-template');
   const options = ['width', 'height', 'fit', 'format'].map((id) => document.getElementById(id));
+  const sizes = ['width', 'height'].map((id) => document.getElementById(id));
+  const maxSide = 1024;
 
   const waiting = [];
   let uploading = 0;
+
+  // A width or height out of range is marked on its field as it is typed, and blocks uploads until
+  // it is fixed (the service would refuse it; better said here than on every card).
+  for (const field of sizes) {
+    field.addEventListener('input', () => checkSize(field));
+  }
+
+  function checkSize(field) {
+    const text = field.value.trim();
+    const value = Number(text);
+    const problem = text === '' || (Number.isInteger(value) && value >= 1 && value <= maxSide)
+      ? ''
+      : `${field.id === 'width' ? 'Width' : 'Height'} must be a whole number from 1 to ${maxSide}.`;
+    const message = document.getElementById(`${field.id}-error`);
+    message.textContent = problem;
+    message.hidden = problem === '';
+    if (problem) field.setAttribute('aria-invalid', 'true');
+    else field.removeAttribute('aria-invalid');
+    return problem;
+  }
 
   input.addEventListener('change', () => {
     addFiles(input.files);
@@ -54,6 +76,13 @@
   }
 
   function addFiles(files) {
+    const problems = sizes.map(checkSize).filter((problem) => problem !== '');
+    if (problems.length > 0) {
+      sizes.find((field) => field.getAttribute('aria-invalid') === 'true').focus();
+      announce(`Not uploaded: ${problems.join(' ')}`);
+      return;
+    }
+
     const chosen = currentOptions();
     for (const file of Array.from(files)) {
       waiting.push({ file, options: chosen, view: addItem(file) });
