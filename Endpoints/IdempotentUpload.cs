@@ -41,7 +41,8 @@ public static class IdempotentUpload
     /// <summary>What a retry must match: the image's SHA-256 and the options it asked for.</summary>
     public static string RequestHash(byte[] imageSha256, ThumbnailSpec spec)
     {
-        var options = Encoding.UTF8.GetBytes($"{spec.Width}x{spec.Height};{spec.Fit.Name()};{spec.Format.Name()}");
+        // Quality is appended only when given, so a request without it fingerprints as it did before quality existed.
+        var options = Encoding.UTF8.GetBytes($"{spec.Width}x{spec.Height};{spec.Fit.Name()};{spec.Format.Name()}{(spec.Quality is { } quality ? $";q{quality}" : "")}");
         return Convert.ToHexStringLower(SHA256.HashData([.. imageSha256, .. options]));
     }
 

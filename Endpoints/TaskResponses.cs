@@ -32,7 +32,8 @@ public sealed record ThumbnailInfo(string Name, string Image, string Url, int Wi
 
 public sealed record TaskError(string Code, string Message);
 
-public sealed record RequestedOptions(int Width, int Height, string Fit, string Format);
+/// <summary>The options the task was asked with; <c>quality</c> only when one was given (otherwise the output format's default).</summary>
+public sealed record RequestedOptions(int Width, int Height, string Fit, string Format, int? Quality = null);
 
 public static class TaskResponses
 {
@@ -49,7 +50,7 @@ public static class TaskResponses
 
     public static TaskStatusResponse Status(HttpRequest request, TaskRecord task)
     {
-        var options = new RequestedOptions(task.Width, task.Height, task.Fit, task.Format);
+        var options = new RequestedOptions(task.Width, task.Height, task.Fit, task.Format, task.Quality);
         var created = DateTimeOffset.FromUnixTimeMilliseconds(task.CreatedAt);
         var completed = task.CompletedAt is { } at ? DateTimeOffset.FromUnixTimeMilliseconds(at) : (DateTimeOffset?)null;
         return task.State switch

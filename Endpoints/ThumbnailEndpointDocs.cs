@@ -209,6 +209,14 @@ public static class ThumbnailEndpointDocs
             Type = JsonSchemaType.String, Enum = [.. Words(SpecNames.Formats), JsonValue.Create("jpg")], Default = JsonValue.Create(defaults.Format.Name()),
             Description = "Output format; auto gives JPEG for JPEG input and PNG for anything else. jpg is the same as jpeg.",
         });
+        yield return ("quality", new OpenApiSchema
+        {
+            Type = JsonSchemaType.Integer,
+            Minimum = ThumbnailSpec.MinQuality.ToString(CultureInfo.InvariantCulture),
+            Maximum = ThumbnailSpec.MaxQuality.ToString(CultureInfo.InvariantCulture),
+            Description = $"Encoder quality for JPEG and WebP output, 1 (smallest) to 100 (best); by default {Encode.JpegQuality} for JPEG "
+                          + $"(with full-resolution colour) and {Encode.WebPQuality} for WebP. PNG is lossless and ignores it.",
+        });
     }
 
     private static List<JsonNode> Words(IEnumerable<string> words) => [.. words.Select(word => (JsonNode)JsonValue.Create(word))];

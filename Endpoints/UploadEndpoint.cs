@@ -126,6 +126,7 @@ public static partial class UploadEndpoint
                 Height = spec.Height,
                 Fit = spec.Fit.Name(),
                 Format = spec.Format.Name(),
+                Quality = spec.Quality,
                 CreatedAt = clock.GetUtcNow().ToUnixTimeMilliseconds(),
                 IdempotencyKey = idempotencyKey,
                 RequestHash = idempotencyKey is null ? null : IdempotentUpload.RequestHash(digest.Hash, spec),

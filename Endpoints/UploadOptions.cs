@@ -3,7 +3,7 @@ using ThumbnailApi.Imaging;
 
 namespace ThumbnailApi.Endpoints;
 
-/// <summary>Reads width, height, fit and format from the form fields or the query string (a form field wins).</summary>
+/// <summary>Reads width, height, fit, format and quality from the form fields or the query string (a form field wins).</summary>
 public static class UploadOptions
 {
     public static (ThumbnailSpec? Spec, JsonHttpResult<ApiError>? Error) Parse(IQueryCollection query, IReadOnlyDictionary<string, string> fields)
@@ -49,6 +49,18 @@ public static class UploadOptions
             }
 
             spec = spec with { Format = format };
+        }
+
+        if (Value("quality") is { } qualityText)
+        {
+            if (!int.TryParse(qualityText.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var quality)
+                || quality is < ThumbnailSpec.MinQuality or > ThumbnailSpec.MaxQuality)
+            {
+                return (null, ApiErrors.InvalidOption("quality",
+                    $"quality must be a whole number from {ThumbnailSpec.MinQuality} to {ThumbnailSpec.MaxQuality} (JPEG and WebP output; PNG ignores it)."));
+            }
+
+            spec = spec with { Quality = quality };
         }
 
         return (spec, null);

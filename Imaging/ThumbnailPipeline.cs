@@ -26,7 +26,7 @@ public sealed class ThumbnailPipeline(ImagingLimits limits) : IThumbnailer
         using var srgb = ToSrgb.Apply(oriented, source.ColourSpace);
         using var resized = Resample.ToPlan(srgb, plan, cancellation);
         using var composed = Compose.OnCanvas(resized, plan);
-        return Encode.As(composed, plan.Format);
+        return Encode.As(composed, plan.Format, spec.Quality);
     }
 
     private void CheckMemory(long needed, long reserved)

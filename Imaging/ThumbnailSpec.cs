@@ -25,10 +25,16 @@ public enum OutputFormat
     WebP,
 }
 
-/// <summary>What the client asked for: box size, fit and output format.</summary>
-public sealed record ThumbnailSpec(int Width = 100, int Height = 100, FitMode Fit = FitMode.Cover, OutputFormat Format = OutputFormat.Auto)
+/// <summary>
+/// What the client asked for: box size, fit, output format and, for JPEG and WebP output, the
+/// encoder's quality (null: the format's default, <see cref="Encode.JpegQuality"/> or <see cref="Encode.WebPQuality"/>;
+/// PNG is lossless and has none).
+/// </summary>
+public sealed record ThumbnailSpec(int Width = 100, int Height = 100, FitMode Fit = FitMode.Cover, OutputFormat Format = OutputFormat.Auto, int? Quality = null)
 {
     public const int MaxSide = 1024;
+    public const int MinQuality = 1;
+    public const int MaxQuality = 100;
 
     public static ThumbnailSpec Default { get; } = new();
 

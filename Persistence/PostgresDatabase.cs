@@ -100,6 +100,8 @@ public sealed class PostgresDatabase(NpgsqlDataSource source)
         ALTER TABLE tasks ADD COLUMN thumbnail_key text;
         CREATE INDEX tasks_thumbnail_key ON tasks (thumbnail_key) WHERE thumbnail_key IS NOT NULL;
         """,
+        // 3: the JPEG/WebP quality asked for (1-100); null: the format's default.
+        "ALTER TABLE tasks ADD COLUMN quality integer;",
     ];
 
     static PostgresDatabase() => DefaultTypeMap.MatchNamesWithUnderscores = true;

@@ -20,9 +20,9 @@ public sealed class PostgresTaskStore(PostgresDatabase database, TimeProvider cl
     private const string InsertQueuedSql =
         """
         INSERT INTO tasks (id, state, file_name, input_format, input_bytes, input_width, input_height,
-                           width, height, fit, format, attempts, created_at, idempotency_key, request_hash, content_hash, memory_bytes)
+                           width, height, fit, format, quality, attempts, created_at, idempotency_key, request_hash, content_hash, memory_bytes)
         VALUES (@Id, 'queued', @FileName, @InputFormat, @InputBytes, @InputWidth, @InputHeight,
-                @Width, @Height, @Fit, @Format, 0, @CreatedAt, @IdempotencyKey, @RequestHash, @ContentHash, @MemoryBytes)
+                @Width, @Height, @Fit, @Format, @Quality, 0, @CreatedAt, @IdempotencyKey, @RequestHash, @ContentHash, @MemoryBytes)
         """;
 
     private const string ClaimSet =
@@ -71,11 +71,11 @@ public sealed class PostgresTaskStore(PostgresDatabase database, TimeProvider cl
             """
             SELECT * FROM tasks
             WHERE content_hash = @ContentHash AND state = 'succeeded' AND id <> @Id
-              AND width = @Width AND height = @Height AND fit = @Fit AND format = @Format
+              AND width = @Width AND height = @Height AND fit = @Fit AND format = @Format AND quality IS NOT DISTINCT FROM @Quality
               AND pipeline_revision = @pipelineRevision
             ORDER BY completed_at DESC LIMIT 1
             """,
-            new { task.ContentHash, task.Id, task.Width, task.Height, task.Fit, task.Format, pipelineRevision }));
+            new { task.ContentHash, task.Id, task.Width, task.Height, task.Fit, task.Format, task.Quality, pipelineRevision }));
 
     public Task<IReadOnlyList<string>> QueuedIdsAsync() => Run(async connection =>
         (IReadOnlyList<string>)(await connection.QueryAsync<string>("SELECT id FROM tasks WHERE state = 'queued' ORDER BY created_at, id")).AsList());

@@ -63,6 +63,8 @@ public sealed class SqliteDatabase
         ALTER TABLE tasks ADD COLUMN thumbnail_key TEXT;
         CREATE INDEX tasks_thumbnail_key ON tasks (thumbnail_key) WHERE thumbnail_key IS NOT NULL;
         """,
+        // 8: the JPEG/WebP quality asked for (1-100); null: the format's default.
+        "ALTER TABLE tasks ADD COLUMN quality INTEGER;",
     ];
 
     private readonly string _connectionString;

@@ -14,9 +14,9 @@ public sealed class SqliteTaskStore(SqliteDatabase database, TimeProvider clock,
     private const string InsertQueuedSql =
         """
         INSERT INTO tasks (id, state, file_name, input_format, input_bytes, input_width, input_height,
-                           width, height, fit, format, attempts, created_at, idempotency_key, request_hash, content_hash, memory_bytes)
+                           width, height, fit, format, quality, attempts, created_at, idempotency_key, request_hash, content_hash, memory_bytes)
         VALUES (@Id, 'queued', @FileName, @InputFormat, @InputBytes, @InputWidth, @InputHeight,
-                @Width, @Height, @Fit, @Format, 0, @CreatedAt, @IdempotencyKey, @RequestHash, @ContentHash, @MemoryBytes)
+                @Width, @Height, @Fit, @Format, @Quality, 0, @CreatedAt, @IdempotencyKey, @RequestHash, @ContentHash, @MemoryBytes)
         """;
 
     private const string ClaimSet =
@@ -85,11 +85,11 @@ public sealed class SqliteTaskStore(SqliteDatabase database, TimeProvider clock,
             """
             SELECT * FROM tasks
             WHERE content_hash = @ContentHash AND state = 'succeeded' AND id <> @Id
-              AND width = @Width AND height = @Height AND fit = @Fit AND format = @Format
+              AND width = @Width AND height = @Height AND fit = @Fit AND format = @Format AND quality IS @Quality
               AND pipeline_revision = @pipelineRevision
             ORDER BY completed_at DESC LIMIT 1
             """,
-            new { task.ContentHash, task.Id, task.Width, task.Height, task.Fit, task.Format, pipelineRevision }));
+            new { task.ContentHash, task.Id, task.Width, task.Height, task.Fit, task.Format, task.Quality, pipelineRevision }));
 
     public Task<IReadOnlyList<string>> QueuedIdsAsync() => Run(async connection =>
         (IReadOnlyList<string>)(await connection.QueryAsync<string>("SELECT id FROM tasks WHERE state = 'queued' ORDER BY created_at, id")).AsList());

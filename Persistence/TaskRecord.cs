@@ -14,6 +14,9 @@ public sealed class TaskRecord
     public int Height { get; init; }
     public string Fit { get; init; } = "";
     public string Format { get; init; } = "";
+
+    /// <summary>The JPEG/WebP quality asked for (1–100); null: the output format's default.</summary>
+    public int? Quality { get; init; }
     public int Attempts { get; init; }
     public long CreatedAt { get; init; }
     public long? StartedAt { get; init; }

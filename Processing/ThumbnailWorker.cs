@@ -220,7 +220,7 @@ public sealed class ThumbnailWorker(
     {
         SpecNames.TryParseFit(task.Fit, out var fit);
         SpecNames.TryParseFormat(task.Format, out var format);
-        var spec = new ThumbnailSpec(task.Width, task.Height, fit, format);
+        var spec = new ThumbnailSpec(task.Width, task.Height, fit, format, task.Quality);
         var needed = task.MemoryBytes ?? memory.Capacity;
         for (var attempt = 0; ; attempt++)
         {

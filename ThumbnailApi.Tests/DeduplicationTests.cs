@@ -34,6 +34,7 @@ public sealed class DeduplicationTests
     [TestCase("height", "64")]
     [TestCase("fit", "contain")]
     [TestCase("format", "webp")]
+    [TestCase("quality", "40")]
     public async Task The_same_bytes_with_another_option_are_thumbnailed_again(string option, string value)
     {
         var counting = new CountingThumbnailer();

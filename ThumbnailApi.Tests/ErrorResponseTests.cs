@@ -117,6 +117,10 @@ public sealed class ErrorResponseTests
     [TestCase("height", "abc")]
     [TestCase("fit", "stretch")]
     [TestCase("format", "gif")]
+    [TestCase("quality", "0")]
+    [TestCase("quality", "101")]
+    [TestCase("quality", "85.5")]
+    [TestCase("quality", "high")]
     public async Task A_bad_option_value_is_a_400_that_names_the_field(string field, string value)
     {
         using var response = await _client.PostFileAsync(TestImages.Path("photo.jpg"), fields: new Dictionary<string, string> { [field] = value });

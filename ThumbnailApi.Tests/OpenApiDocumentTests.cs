@@ -134,7 +134,7 @@ public sealed class OpenApiDocumentTests
         {
             Assert.That(form["required"]!.AsArray().Select(name => name!.GetValue<string>()), Is.EqualTo(new[] { "image" }));
             Assert.That(form["properties"]!["image"]!["format"]!.GetValue<string>(), Is.EqualTo("binary"));
-            Assert.That(form["properties"]!.AsObject().Select(property => property.Key), Is.EquivalentTo(new[] { "image", "width", "height", "fit", "format" }));
+            Assert.That(form["properties"]!.AsObject().Select(property => property.Key), Is.EquivalentTo(new[] { "image", "width", "height", "fit", "format", "quality" }));
             Assert.That(form["properties"]!["width"]!["maximum"]!.GetValue<int>(), Is.EqualTo(1024));
             Assert.That(form["properties"]!["fit"]!["enum"]!.AsArray().Select(word => word!.GetValue<string>()),
                 Is.EqualTo(new[] { "cover", "contain", "inside", "fill" }));

@@ -78,10 +78,53 @@ public sealed class ThumbnailOptionsTests : OneServiceFixture
         }
     }
 
+    [TestCase("jpeg", "image/jpeg")]
+    [TestCase("webp", "image/webp")]
+    public async Task A_quality_sets_the_encoders_trade_between_bytes_and_fidelity_and_is_stored_and_reported(string format, string contentType)
+    {
+        var sizes = new List<long>();
+        foreach (var quality in new[] { "20", null, "100" })
+        {
+            var fields = new Dictionary<string, string> { ["format"] = format, ["width"] = "300", ["height"] = "200" };
+            if (quality is not null)
+            {
+                fields["quality"] = quality;
+            }
+
+            var (status, thumbnail, type) = await MakeThumbnailAsync("photo.jpg", fields);
+            using (thumbnail)
+            {
+                Assert.That(type, Is.EqualTo(contentType));
+                var options = status.GetProperty("options");
+                Assert.That(options.TryGetProperty("quality", out var echoed) ? echoed.GetInt32().ToString() : null, Is.EqualTo(quality),
+                    "quality is reported as asked, and left out when not asked");
+                sizes.Add(status.GetProperty("image").GetProperty("size_bytes").GetInt64());
+            }
+        }
+
+        Assert.That(sizes, Is.Ordered.Ascending, $"bytes at quality 20, the default and 100: {string.Join(", ", sizes)}");
+        Assert.That(sizes[0], Is.LessThan(sizes[1] * 0.7), "quality 20 is clearly smaller than the default");
+    }
+
+    [Test]
+    public async Task A_quality_is_ignored_by_lossless_png_output()
+    {
+        var (status, thumbnail, type) = await MakeThumbnailAsync("alpha.png", new Dictionary<string, string> { ["quality"] = "10" });
+        var (_, plain, _) = await MakeThumbnailAsync("alpha.png", new Dictionary<string, string> { ["width"] = "100" });
+        using (thumbnail)
+        using (plain)
+        {
+            Assert.That(type, Is.EqualTo("image/png"));
+            Assert.That(status.GetProperty("options").GetProperty("quality").GetInt32(), Is.EqualTo(10));
+            Assert.That(thumbnail.Bytes, Is.EqualTo(plain.Bytes), "the same pixels as without a quality");
+        }
+    }
+
     [TestCase("fit", "stretch", "cover, contain, inside, fill")]
     [TestCase("format", "gif", "auto, png, jpeg, webp")]
     [TestCase("width", "2000", "1 to 1024")]
     [TestCase("height", "-5", "1 to 1024")]
+    [TestCase("quality", "0", "1 to 100")]
     public async Task A_bad_query_parameter_is_a_400_naming_the_field_and_the_allowed_values_and_nothing_is_stored(string field, string value, string allowed)
     {
         using var response = await Client.PostFileAsync(TestImages.Path("photo.jpg"), query: $"?{field}={value}");
