@@ -5,7 +5,7 @@ using ThumbnailApi.Persistence;
 
 namespace ThumbnailApi.Bench;
 
-/// <summary>The command-line shapes ../shared/bench/bench_peers.sh drives: one file, or a batch in one process.</summary>
+/// <summary>The command-line shapes bench/peers/bench_peers.sh drives: one file, or a batch in one process.</summary>
 public static class BatchMode
 {
     private static readonly ThumbnailPipeline Pipeline = new(new ImagingLimits());

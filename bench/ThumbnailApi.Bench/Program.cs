@@ -4,7 +4,7 @@ using ThumbnailApi.Bench;
 //   pipeline [--runs N] FILE...            per-file time, managed allocation, peak RSS (one child process per file)
 //   one [--runs N] FILE                    (internal) measure one file in this process, print one JSON line
 //   inspect FILE...                        the header check alone: memory a thumbnail would reserve, or the refusal
-//   single IN OUT                          one thumbnail (for ../shared/bench/bench_peers.sh --tool)
+//   single IN OUT                          one thumbnail (for bench/peers/bench_peers.sh --tool)
 //   --batch OUTDIR EXT INPUT...            thumbnails in one process, prints PERIMAGE_MS [..] (--batch-tool)
 //   load --url URL --file FILE [-n 50] [-c 4] [--pid PID] [--fields k=v,...] [--identical]   service load benchmark
 return args switch
