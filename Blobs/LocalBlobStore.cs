@@ -17,7 +17,11 @@ public sealed class LocalBlobStore(string root) : IBlobStore
     public async Task PutAsync(string key, Stream content, long length, CancellationToken cancellation = default)
     {
         var path = PathOf(key);
-        var partial = path + PartialSuffix;
+        // A temporary name of this writer's own: thumbnails are stored by content, so several workers
+        // put the same key at the same moment. With one shared name the second writer could not open it
+        // (FileShare.None) and its clean-up removed the file the first was writing, whose rename then
+        // found nothing. Each rename replaces the file whole, with the same bytes.
+        var partial = $"{path}.{Guid.NewGuid():N}{PartialSuffix}";
         try
         {
             // The folders are made at start-up; a folder gone since is storage trouble, reported as such.

@@ -181,12 +181,39 @@ public sealed class S3BlobStore(IAmazonS3 s3, S3Options options, string scratchF
             set => throw new NotSupportedException();
         }
 
-        public override int Read(byte[] buffer, int offset, int count) => _body.Read(buffer, offset, count);
+        // The body can fail half-way too (a dropped connection, or the SDK's check of the object's
+        // checksum at its end: "Expected hash not equal to calculated hash"). Like every other failure
+        // of the store it is storage trouble, so the worker puts the task back instead of failing it
+        // with internal_error (seen with s3rver, which rewrites an object in place while it is read).
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            try
+            {
+                return _body.Read(buffer, offset, count);
+            }
+            catch (Exception problem) when (IsSdkFailure(problem))
+            {
+                throw new StorageUnavailableException(problem);
+            }
+        }
 
-        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => _body.ReadAsync(buffer, cancellationToken);
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            try
+            {
+                return await _body.ReadAsync(buffer, cancellationToken);
+            }
+            catch (Exception problem) when (IsSdkFailure(problem))
+            {
+                throw new StorageUnavailableException(problem);
+            }
+        }
 
         public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            _body.ReadAsync(buffer, offset, count, cancellationToken);
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        /// <summary>An IOException is storage trouble already (<see cref="StorageUnavailableException.Matches"/>); a cancelled read stays a cancellation.</summary>
+        private static bool IsSdkFailure(Exception problem) => problem is AmazonServiceException or AmazonClientException or HttpRequestException;
 
         public override void Flush()
         {

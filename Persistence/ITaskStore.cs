@@ -118,8 +118,16 @@ public interface ITaskStore
     /// </summary>
     Task<IReadOnlyList<TaskRecord>> DeleteFinishedBeforeAsync(long finishedBefore, int limit, Func<string, Task> deleteThumbnail);
 
-    /// <summary>Which of <paramref name="keys"/> some task refers to (for the sweep of thumbnails no task uses).</summary>
+    /// <summary>Which of <paramref name="keys"/> some task refers to (a first, unlocked look for the sweep of thumbnails no task uses).</summary>
     Task<HashSet<string>> ThumbnailKeysInUseAsync(IReadOnlyCollection<string> keys);
+
+    /// <summary>
+    /// Deletes the thumbnail <paramref name="key"/> with <paramref name="deleteThumbnail"/> if no task refers
+    /// to it, checking and deleting under the key's lock as <see cref="DeleteTaskAsync"/> does; true when it
+    /// did. The orphan sweep must delete this way: a look at <see cref="ThumbnailKeysInUseAsync"/> followed by
+    /// a plain delete would remove the blob of a task that referred to the key and stored it in between.
+    /// </summary>
+    Task<bool> DeleteThumbnailIfUnusedAsync(string key, Func<string, Task> deleteThumbnail);
 
     /// <summary>
     /// The right to run the retention sweep now, held until disposed; null when another instance holds

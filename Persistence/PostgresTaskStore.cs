@@ -208,6 +208,14 @@ public sealed class PostgresTaskStore(PostgresDatabase database, TimeProvider cl
         (await connection.QueryAsync<string>("SELECT DISTINCT thumbnail_key FROM tasks WHERE thumbnail_key = ANY(@keys)", new { keys = keys.ToArray() }))
         .ToHashSet(StringComparer.Ordinal));
 
+    public Task<bool> DeleteThumbnailIfUnusedAsync(string key, Func<string, Task> deleteThumbnail) => Run(async connection =>
+    {
+        await using var transaction = await connection.BeginTransactionAsync();
+        var deleted = await DeleteIfUnreferencedAsync(connection, transaction, key, deleteThumbnail);
+        await transaction.CommitAsync();
+        return deleted;
+    });
+
     /// <summary>
     /// Deletes the thumbnails of <paramref name="deleted"/> that no remaining task refers to, each under its
     /// key's lock (taken in key order, so two deleters never wait for each other), inside the deleting transaction.
@@ -217,12 +225,28 @@ public sealed class PostgresTaskStore(PostgresDatabase database, TimeProvider cl
     {
         foreach (var key in deleted.Select(task => task.ThumbnailKey).OfType<string>().Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal))
         {
-            await LockThumbnailAsync(connection, transaction, key);
-            if (!await connection.ExecuteScalarAsync<bool>("SELECT EXISTS (SELECT 1 FROM tasks WHERE thumbnail_key = @key)", new { key }, transaction))
-            {
-                await deleteThumbnail(key);
-            }
+            await DeleteIfUnreferencedAsync(connection, transaction, key, deleteThumbnail);
         }
+    }
+
+    /// <summary>
+    /// Under the key's lock, held to the end of the transaction: a worker's <see cref="ReferenceThumbnailAsync"/>
+    /// takes the same lock, so it either committed before the check (which then sees it, read committed:
+    /// each statement sees what was committed before it began) or waits until the blob is deleted and
+    /// this transaction is over, and then stores the bytes again. Two deleters of the last two users check
+    /// one after the other, the second after the first's commit, so one of them sees no user left.
+    /// </summary>
+    private static async Task<bool> DeleteIfUnreferencedAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
+                                                              string key, Func<string, Task> deleteThumbnail)
+    {
+        await LockThumbnailAsync(connection, transaction, key);
+        if (await connection.ExecuteScalarAsync<bool>("SELECT EXISTS (SELECT 1 FROM tasks WHERE thumbnail_key = @key)", new { key }, transaction))
+        {
+            return false;
+        }
+
+        await deleteThumbnail(key);
+        return true;
     }
 
     /// <summary>A transaction-level advisory lock on one thumbnail key (released at commit or rollback).</summary>

@@ -197,6 +197,12 @@ public sealed class SqliteTaskStore(SqliteDatabase database, TimeProvider clock,
         return new RecoveredTasks(requeued, givenUp);
     });
 
+    /// <summary>
+    /// The key's lock is SQLite's one write lock: Microsoft.Data.Sqlite begins a transaction with BEGIN
+    /// IMMEDIATE, so the deletion holds the lock from its first statement to its commit, the check for
+    /// other users and the blob's deletion included, and a worker's <see cref="ReferenceThumbnailAsync"/>
+    /// (a write) waits for it.
+    /// </summary>
     public Task<TaskRecord?> DeleteTaskAsync(string id, Func<string, Task> deleteThumbnail) => Run(async connection =>
     {
         // A transaction holds SQLite's write lock (BEGIN IMMEDIATE) until it ends: no reference to the
@@ -236,17 +242,36 @@ public sealed class SqliteTaskStore(SqliteDatabase database, TimeProvider clock,
     public Task<HashSet<string>> ThumbnailKeysInUseAsync(IReadOnlyCollection<string> keys) => Run(async connection =>
         (await connection.QueryAsync<string>("SELECT DISTINCT thumbnail_key FROM tasks WHERE thumbnail_key IN @keys", new { keys })).ToHashSet(StringComparer.Ordinal));
 
+    public Task<bool> DeleteThumbnailIfUnusedAsync(string key, Func<string, Task> deleteThumbnail) => Run(async connection =>
+    {
+        // BEGIN IMMEDIATE takes the write lock before the check, though this transaction writes no row:
+        // a reference cannot be written between the check and the blob's deletion.
+        await using var transaction = await connection.BeginTransactionAsync();
+        var deleted = await DeleteIfUnreferencedAsync(connection, transaction, key, deleteThumbnail);
+        await transaction.CommitAsync();
+        return deleted;
+    });
+
     /// <summary>Deletes the thumbnails of <paramref name="deleted"/> that no remaining task refers to, inside the deleting transaction.</summary>
     private static async Task DeleteUnreferencedAsync(SqliteConnection connection, System.Data.Common.DbTransaction transaction,
                                                       IEnumerable<TaskRecord> deleted, Func<string, Task> deleteThumbnail)
     {
         foreach (var key in deleted.Select(task => task.ThumbnailKey).OfType<string>().Distinct(StringComparer.Ordinal))
         {
-            if (!await connection.ExecuteScalarAsync<bool>("SELECT EXISTS (SELECT 1 FROM tasks WHERE thumbnail_key = @key)", new { key }, transaction))
-            {
-                await deleteThumbnail(key);
-            }
+            await DeleteIfUnreferencedAsync(connection, transaction, key, deleteThumbnail);
         }
+    }
+
+    private static async Task<bool> DeleteIfUnreferencedAsync(SqliteConnection connection, System.Data.Common.DbTransaction transaction,
+                                                              string key, Func<string, Task> deleteThumbnail)
+    {
+        if (await connection.ExecuteScalarAsync<bool>("SELECT EXISTS (SELECT 1 FROM tasks WHERE thumbnail_key = @key)", new { key }, transaction))
+        {
+            return false;
+        }
+
+        await deleteThumbnail(key);
+        return true;
     }
 
     /// <summary>One process: its sweeps never overlap (the retention service runs them one after another).</summary>

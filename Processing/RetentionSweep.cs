@@ -126,8 +126,17 @@ public sealed class RetentionSweep(ITaskStore store, TaskFiles files, RetentionP
                     continue; // an old-style thumbnail its task still uses
                 }
 
-                await files.Blobs.DeleteAsync(blob.Key, cancellation);
-                removed++;
+                if (oldStyleOwner is not null)
+                {
+                    await files.Blobs.DeleteAsync(blob.Key, cancellation); // named after its task: no other task can start to use it
+                    removed++;
+                }
+                else if (await store.DeleteThumbnailIfUnusedAsync(blob.Key, files.DeleteThumbnailAsync))
+                {
+                    // Checked again under the key's lock: a task may have referred to the key and stored
+                    // the same bytes again since the look above (then the blob is its thumbnail now).
+                    removed++;
+                }
             }
         }
 

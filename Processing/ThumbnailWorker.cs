@@ -136,9 +136,13 @@ public sealed class ThumbnailWorker(
             var thumbnail = await TwinThumbnailAsync(task) ?? await MakeThumbnailAsync(task, keeper.Lost);
             var (key, sha256) = TaskFiles.ThumbnailKeyFor(thumbnail.Bytes, thumbnail.ContentType);
 
-            // Thumbnails are stored once per content and shared: refer to the key first, then put the
-            // bytes (again, if another task stored them already), so a deletion of the last other user
-            // either sees this reference or has deleted the blob before the put (ITaskStore.ReferenceThumbnailAsync).
+            // Thumbnails are stored once per content and shared, so a deletion of another task (DELETE,
+            // retention, the orphan sweep) may be removing this very key right now. No race, by order and
+            // one lock per key (ITaskStore.ReferenceThumbnailAsync): first refer to the key, a write that
+            // takes the key's lock (SQLite's write lock; PostgreSQL's advisory lock on the key), which every
+            // deleter holds from its check for other users until the blob is deleted; only then put the
+            // bytes, even when they are stored already. So a deleter either checks after this reference
+            // and keeps the blob, or deleted the blob before it, and the put below stores it again.
             // A worker fenced out at any step leaves no file of its own behind to clean up: an
             // unreferenced blob is removed by the retention sweep once it is an hour old.
             if (!await store.ReferenceThumbnailAsync(id, lease.Token, key))

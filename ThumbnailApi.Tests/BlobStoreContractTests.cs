@@ -83,6 +83,20 @@ public sealed class BlobStoreContractTests(string kind)
     }
 
     [Test]
+    public async Task Puts_of_the_same_bytes_under_one_key_at_the_same_moment_all_succeed_and_leave_one_whole_blob()
+    {
+        // Thumbnails are stored by content: workers that made the same thumbnail put it at the same time.
+        var bytes = RandomBytes(512 * 1024);
+        var key = ThumbnailKey(bytes);
+
+        await Task.WhenAll(Enumerable.Range(0, 16).Select(_ => Task.Run(() => _store.PutAsync(key, new MemoryStream(bytes), bytes.Length))));
+
+        await using var content = await _store.OpenReadAsync(key);
+        Assert.That(await ReadAllAsync(content!.Stream), Is.EqualTo(bytes));
+        Assert.That(await ListedKeysAsync(BlobKeys.Thumbnails), Is.EqualTo(new[] { key }), "no temporary file left behind");
+    }
+
+    [Test]
     public async Task A_put_reads_only_the_given_length_of_a_stream_positioned_past_its_start()
     {
         var bytes = RandomBytes(10_000);

@@ -360,6 +360,40 @@ public sealed class TaskStoreContractTests(string database)
     }
 
     [Test]
+    public async Task The_orphan_sweep_deletes_a_thumbnail_only_when_no_task_refers_to_it()
+    {
+        await SucceededWithThumbnailAsync("thumbnails/used.png");
+        var deleted = new List<string>();
+
+        Assert.That(await _store.DeleteThumbnailIfUnusedAsync("thumbnails/used.png", key => Record(deleted, key)), Is.False);
+        Assert.That(await _store.DeleteThumbnailIfUnusedAsync("thumbnails/orphan.png", key => Record(deleted, key)), Is.True);
+        Assert.That(deleted, Is.EqualTo(new[] { "thumbnails/orphan.png" }));
+    }
+
+    [Test]
+    public async Task A_reference_to_a_thumbnail_waits_while_the_orphan_sweep_deletes_it()
+    {
+        var newcomer = await QueuedAsync();
+        var lease = Lease(Me);
+        await _store.TryClaimAsync(newcomer, lease);
+        var deleting = new TaskCompletionSource();
+        var release = new TaskCompletionSource();
+
+        var deletion = _store.DeleteThumbnailIfUnusedAsync("thumbnails/orphan.png", async key =>
+        {
+            deleting.SetResult();
+            await release.Task; // the blob is being deleted, under the key's lock
+        });
+        await deleting.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        var reference = Task.Run(() => _store.ReferenceThumbnailAsync(newcomer, lease.Token, "thumbnails/orphan.png"));
+
+        Assert.That(await Task.WhenAny(reference, Task.Delay(500)), Is.Not.SameAs(reference), "the reference waits for the deletion to finish");
+        release.SetResult();
+        Assert.That(await deletion, Is.True);
+        Assert.That(await reference.WaitAsync(TimeSpan.FromSeconds(10)), Is.True, "then it is recorded, and the worker's put stores the bytes again");
+    }
+
+    [Test]
     public async Task Only_the_claim_holder_can_make_its_task_refer_to_a_thumbnail()
     {
         var id = await QueuedAsync();
