@@ -4,19 +4,27 @@ namespace ThumbnailApi.Tests;
 
 /// <summary>
 /// Three real processes of the service (the built ThumbnailApi.dll) with the PostgreSQL store on one
-/// fresh database and one data folder, behind the committed nginx.conf run by Debian's nginx, with a
+/// fresh database, their blobs in one shared data folder or in an S3 bucket with a data folder of
+/// its own for each (nothing shared but the database and the bucket), behind the committed nginx.conf run by Debian's nginx, with a
 /// short lease. A few hundred uploads go through nginx while clients long-poll; one instance is
 /// SIGKILLed while it holds claims, after it has finished tasks of its own. What only real processes
 /// can show: nothing accepted is lost or done twice, and the survivors take over the dead one's work
 /// and its clients. Frozen instead of killed and let run on after others took its claims, the instance
-/// cannot write over their results nor delete their files (fencing by the lease token). The scenario
+/// cannot write over their results nor leave stray blobs (fencing by the lease token). Every
+/// accepted upload's thumbnail is read back from where the blobs are. The scenario
 /// (Support/ChaosRun) is also tools/scale-out.sh's, with bigger numbers.
 /// </summary>
-[TestFixture]
+[TestFixtureSource(nameof(Storage))]
 [NonParallelizable]
-public sealed class ChaosTests
+public sealed class ChaosTests(InstanceBlobs blobs)
 {
     private static readonly string ServiceDll = Path.Combine(AppContext.BaseDirectory, "ThumbnailApi.dll");
+
+    private static readonly TestFixtureData[] Storage =
+    [
+        new TestFixtureData(InstanceBlobs.SharedFolder).SetArgDisplayNames("a shared data folder"),
+        new TestFixtureData(InstanceBlobs.S3).SetArgDisplayNames("an S3 bucket and a data folder per instance"),
+    ];
 
     [Test]
     public async Task When_one_of_three_instances_behind_nginx_is_killed_holding_claims_every_accepted_upload_ends_with_exactly_one_whole_thumbnail()
@@ -47,21 +55,21 @@ public sealed class ChaosTests
             Assert.That(report.Kill.ThawedAt, Is.Not.Null, "the frozen instance was let run on");
             Assert.That(report.Accepted, Has.Count.EqualTo(200), "a frozen instance answers late, but answers");
             AssertNothingLostAndNothingDoneTwice(report);
-            Assert.That(report.ZombieProblems, Is.Empty,
-                "the thawed instance logged each claim it lost as lost or discarded, and removed the files it wrote for them");
+            Assert.That(report.ZombieProblems, Is.Empty, "the thawed instance logged each claim it lost as lost or discarded");
         });
     }
 
-    private static async Task<ScaledOutCluster> StartThreeInstancesBehindNginxAsync()
+    private async Task<ScaledOutCluster> StartThreeInstancesBehindNginxAsync()
     {
         var server = Requires.Postgres();
         Requires.Nginx();
+        var bucket = blobs == InstanceBlobs.S3 ? await S3Bucket.CreateAsync(Requires.S3()) : null;
         var shared = new Dictionary<string, string>
         {
             ["ThumbnailApi:LeaseSeconds"] = "4",
             ["ThumbnailApi:WorkerCount"] = "2",
         };
-        var cluster = await ScaledOutCluster.CreateAsync(server, ServiceDll, shared);
+        var cluster = await ScaledOutCluster.CreateAsync(server, ServiceDll, shared, bucket);
         try
         {
             for (var i = 0; i < 3; i++)
@@ -101,7 +109,9 @@ public sealed class ChaosTests
     {
         Assert.That(report.NotSucceeded, Is.Empty, "every accepted upload of these valid images ends SUCCESS");
         Assert.That(report.DownloadProblems, Is.Empty, "each thumbnail downloads through nginx whole, with the ETag its row recorded");
-        Assert.That(report.FileProblems, Is.Empty, "one thumbnail file per task, named with its row's lease token; others only of the victim's lost claims");
+        Assert.That(report.BlobProblems, Is.Empty,
+            "each succeeded task's thumbnail stored whole under the key its row names, no stored thumbnail that no task refers to, no finished task's upload left");
+        Assert.That(report.LocalFileProblems, Is.Empty, "with a bucket, nothing in a live instance's data folder, and only scratch files in the killed one's");
         Assert.That(report.DoubleSuccesses, Is.Empty, "no task was written SUCCESS twice");
         Assert.That(report.HeldProblems, Is.Empty, "the victim's claims were finished by others on a second attempt, after its lease ran out");
         Assert.That(report.UnexpectedReruns, Is.Empty, "nothing else ran twice: no live instance lost a lease");

@@ -37,8 +37,9 @@ public sealed record ChaosSettings
 /// clients long-poll through nginx; once the victim has finished some tasks itself, it is frozen
 /// (SIGSTOP) until the database shows it holding claims, then SIGKILLed (or, as a zombie, kept frozen
 /// until others have finished those claims, then let run on). Then every accepted task is
-/// followed to its end, every thumbnail downloaded through nginx, and the rows, files and logs are
-/// gathered into a <see cref="ChaosReport"/>, whose lists name whatever broke a rule.
+/// followed to its end, every thumbnail downloaded through nginx, and the rows, stored blobs (from the
+/// shared folder or the bucket) and logs are gathered into a <see cref="ChaosReport"/>, whose lists
+/// name whatever broke a rule.
 /// </summary>
 public static class ChaosRun
 {
@@ -98,10 +99,10 @@ public static class ChaosRun
 
         var rows = await RowsAsync(cluster);
         var downloads = await DownloadAllAsync(http, final, rows);
-        var files = Directory.GetFiles(cluster.ThumbnailsFolder).Select(Path.GetFileName).OfType<string>().ToList();
+        var storage = await ChaosStorage.GatherAsync(cluster, kill.At is not null && kill.ThawedAt is null ? victim : null);
         var successLines = cluster.Instances.SelectMany(instance => instance.SucceededInLog)
             .GroupBy(id => id).ToDictionary(group => group.Key, group => group.Count());
-        return new ChaosReport(settings, victim, uploads.OrderBy(u => u.Index).ToList(), final, kill, rows, downloads, files, successLines,
+        return new ChaosReport(settings, victim, uploads.OrderBy(u => u.Index).ToList(), final, kill, rows, downloads, storage, successLines,
             longPolls.OrderBy(p => p.Started).ToList(), uploadSeconds, clock.Elapsed.TotalSeconds);
     }
 
@@ -312,7 +313,7 @@ public static class ChaosRun
         await using var connection = await cluster.OpenAsync();
         return (await connection.QueryAsync<ChaosTaskRow>(
             """
-            SELECT id, state, attempts, lease_owner AS leaseowner, lease_token AS leasetoken, thumbnail_type AS thumbnailtype,
+            SELECT id, state, attempts, lease_owner AS leaseowner, lease_token AS leasetoken, thumbnail_type AS thumbnailtype, thumbnail_key AS thumbnailkey,
                    thumbnail_etag AS thumbnailetag, thumbnail_bytes AS thumbnailbytes, created_at AS createdat,
                    started_at AS startedat, completed_at AS completedat, error_code AS errorcode
             FROM tasks
@@ -397,5 +398,5 @@ public sealed record HeldClaim(string Id, string Token, long ExpiresAt);
 
 /// <summary>A task row as the run left it.</summary>
 public sealed record ChaosTaskRow(
-    string Id, string State, int Attempts, string? LeaseOwner, string? LeaseToken, string? ThumbnailType, string? ThumbnailEtag,
+    string Id, string State, int Attempts, string? LeaseOwner, string? LeaseToken, string? ThumbnailType, string? ThumbnailKey, string? ThumbnailEtag,
     long? ThumbnailBytes, long CreatedAt, long? StartedAt, long? CompletedAt, string? ErrorCode);
