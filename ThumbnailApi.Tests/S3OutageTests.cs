@@ -118,6 +118,37 @@ public sealed class S3OutageTests
     }
 
     [Test]
+    public async Task A_task_that_waits_out_an_outage_longer_than_its_lease_is_not_taken_for_a_crash()
+    {
+        // Storage is retried every 5 s, a lease lasts 3 s, and two abandoned claims make a crash.
+        using var gate = new GatedThumbnailer();
+        using var factory = Service(s => s.AddSingleton<IThumbnailer>(gate), new()
+        {
+            ["ThumbnailApi:RetryAfterSeconds"] = "5", ["ThumbnailApi:LeaseSeconds"] = "3", ["ThumbnailApi:MaxAttempts"] = "2",
+        });
+        using var client = factory.CreateApiClient();
+        var id = await client.UploadAsync(TestImages.Path("photo.jpg"));
+        await gate.WaitUntilHeldAsync();
+
+        _s3.Kill();
+        var down = DateTimeOffset.UtcNow;
+        gate.Open();
+        // Down for three leases: long enough for two claims to be taken for abandoned if the waiting one's lease ran out.
+        var waited = await Eventually.TrueAsync(() => DateTimeOffset.UtcNow - down > TimeSpan.FromSeconds(9) && StorageWaits(id) > 0, TimeSpan.FromSeconds(30));
+        var (_, whileDown) = await client.GetStatusAsync(id);
+        await _s3.RestartAsync();
+        var done = await client.WaitUntilFinishedAsync(id, TimeSpan.FromSeconds(30));
+
+        Assert.That(waited, Is.True, "the worker found the store down");
+        Assert.That(whileDown.GetProperty("task_status").GetString(), Is.EqualTo("PENDING"), whileDown.ToString());
+        Assert.That(done.GetProperty("task_status").GetString(), Is.EqualTo("SUCCESS"), done.ToString());
+        Assert.That(_logs.Lines.Where(line => line.Category.EndsWith("AbandonedTaskReaper", StringComparison.Ordinal) && line.Level >= LogLevel.Warning),
+            Is.Empty, "the waiting claim kept its lease: nothing was taken for abandoned");
+        using var db = factory.OpenDatabase();
+        Assert.That(db.ExecuteScalar<long>("SELECT attempts FROM tasks WHERE id = @id", new { id }), Is.EqualTo(1));
+    }
+
+    [Test]
     public async Task The_access_key_id_and_secret_appear_in_no_log_line_no_readiness_answer_and_no_error_body_even_through_an_outage()
     {
         using var factory = Service();
@@ -161,11 +192,16 @@ public sealed class S3OutageTests
     }
 
     /// <summary>The service in-process, its blobs in this test's bucket, retrying storage every second, every log line captured.</summary>
-    private ThumbnailApiFactory Service(Action<IServiceCollection>? services = null)
+    private ThumbnailApiFactory Service(Action<IServiceCollection>? services = null, Dictionary<string, string?>? more = null)
     {
         var settings = _s3.ServiceSettings(_bucket);
         settings["ThumbnailApi:RetryAfterSeconds"] = "1";
         settings["Logging:LogLevel:Default"] = "Trace";
+        foreach (var (key, value) in more ?? [])
+        {
+            settings[key] = value;
+        }
+
         return new ThumbnailApiFactory(settings, s =>
         {
             s.AddSingleton<ILoggerProvider>(_logs);
