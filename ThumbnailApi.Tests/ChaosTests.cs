@@ -29,7 +29,7 @@ public sealed class ChaosTests(InstanceBlobs blobs)
     [Test]
     public async Task When_one_of_three_instances_behind_nginx_is_killed_holding_claims_every_accepted_upload_ends_with_exactly_one_whole_thumbnail()
     {
-        await using var cluster = await StartThreeInstancesBehindNginxAsync();
+        await using var cluster = await StartThreeInstancesBehindNginxAsync(await BucketAsync());
 
         var report = await RunAsync(cluster, new ChaosSettings { Uploads = 300, Concurrency = 8, LongPollers = 4 });
 
@@ -45,7 +45,7 @@ public sealed class ChaosTests(InstanceBlobs blobs)
     [Test]
     public async Task An_instance_frozen_past_its_lease_and_thawed_cannot_replace_the_results_of_those_that_took_its_claims()
     {
-        await using var cluster = await StartThreeInstancesBehindNginxAsync();
+        await using var cluster = await StartThreeInstancesBehindNginxAsync(await BucketAsync());
 
         var report = await RunAsync(cluster, new ChaosSettings { Uploads = 200, Concurrency = 8, LongPollers = 4, FreezeInsteadOfKill = true });
 
@@ -59,11 +59,11 @@ public sealed class ChaosTests(InstanceBlobs blobs)
         });
     }
 
-    private async Task<ScaledOutCluster> StartThreeInstancesBehindNginxAsync()
+    /// <summary>Three instances (lease 4 s, two workers each) on a fresh database, their blobs in <paramref name="bucket"/> or a shared folder, behind nginx.</summary>
+    internal static async Task<ScaledOutCluster> StartThreeInstancesBehindNginxAsync(S3Bucket? bucket)
     {
         var server = Requires.Postgres();
         Requires.Nginx();
-        var bucket = blobs == InstanceBlobs.S3 ? await S3Bucket.CreateAsync(Requires.S3()) : null;
         var shared = new Dictionary<string, string>
         {
             ["ThumbnailApi:LeaseSeconds"] = "4",
@@ -87,7 +87,9 @@ public sealed class ChaosTests(InstanceBlobs blobs)
         }
     }
 
-    private static async Task<ChaosReport> RunAsync(ScaledOutCluster cluster, ChaosSettings settings)
+    private async Task<S3Bucket?> BucketAsync() => blobs == InstanceBlobs.S3 ? await S3Bucket.CreateAsync(Requires.S3()) : null;
+
+    internal static async Task<ChaosReport> RunAsync(ScaledOutCluster cluster, ChaosSettings settings)
     {
         var report = await ChaosRun.RunAsync(cluster, cluster.Instances[1], settings, TestImages.Folder, line => TestContext.Out.WriteLine(line));
         foreach (var line in report.Summary())
@@ -98,14 +100,14 @@ public sealed class ChaosTests(InstanceBlobs blobs)
         return report;
     }
 
-    private static void AssertTheVictimHadWorkedAndHeldClaims(ChaosReport report)
+    internal static void AssertTheVictimHadWorkedAndHeldClaims(ChaosReport report)
     {
         Assert.That(report.Kill.At, Is.Not.Null, "the victim was stopped");
         Assert.That(report.Kill.VictimSucceeded, Is.GreaterThanOrEqualTo(10), "it had finished tasks of its own");
         Assert.That(report.Kill.Held, Is.Not.Empty, "it held claims when it stopped");
     }
 
-    private static void AssertNothingLostAndNothingDoneTwice(ChaosReport report)
+    internal static void AssertNothingLostAndNothingDoneTwice(ChaosReport report)
     {
         Assert.That(report.NotSucceeded, Is.Empty, "every accepted upload of these valid images ends SUCCESS");
         Assert.That(report.DownloadProblems, Is.Empty, "each thumbnail downloads through nginx whole, with the ETag its row recorded");

@@ -118,6 +118,26 @@ public sealed class S3OutageTests
     }
 
     [Test]
+    public async Task Three_instances_behind_nginx_one_of_them_killed_ride_out_an_S3_outage_and_every_accepted_upload_ends_with_one_whole_thumbnail()
+    {
+        // The chaos scenario with blobs in this test's bucket and a data folder per instance; the S3
+        // server is also down for 3 s once half the uploads were accepted. Storage is retried every
+        // 5 s (the default), longer than the 4 s lease. Refused uploads are sent again after 1 s.
+        await using var cluster = await ChaosTests.StartThreeInstancesBehindNginxAsync(new S3Bucket(_s3, _bucket));
+
+        var report = await ChaosTests.RunAsync(cluster, new ChaosSettings { Uploads = 300, Concurrency = 8, LongPollers = 4, StoreOutage = OutageLength });
+
+        Assert.Multiple(() =>
+        {
+            ChaosTests.AssertTheVictimHadWorkedAndHeldClaims(report);
+            Assert.That(report.OutageProblems, Is.Empty,
+                "while the server was down uploads were refused with 503 storage_unavailable at once, and /readyz said so; after, uploads were accepted and /readyz was healthy again");
+            Assert.That(report.Accepted, Has.Count.GreaterThanOrEqualTo(280), "the refused uploads, sent again, were accepted once the server was back");
+            ChaosTests.AssertNothingLostAndNothingDoneTwice(report);
+        });
+    }
+
+    [Test]
     public async Task A_task_that_waits_out_an_outage_longer_than_its_lease_is_not_taken_for_a_crash()
     {
         // Storage is retried every 5 s, a lease lasts 3 s, and two abandoned claims make a crash.

@@ -21,6 +21,7 @@ public sealed class ChaosReport(
     IReadOnlyList<ChaosUpload> uploads,
     IReadOnlyDictionary<string, JsonElement?> final,
     ChaosRun.KillRecord kill,
+    ChaosOutage? outage,
     IReadOnlyDictionary<string, ChaosTaskRow> rows,
     IReadOnlyDictionary<string, string?> downloads,
     ChaosStorage storage,
@@ -39,6 +40,18 @@ public sealed class ChaosReport(
     public IReadOnlyList<ChaosUpload> Uploads => uploads;
 
     public ChaosRun.KillRecord Kill => kill;
+
+    /// <summary>What the S3 server's outage did, when the run had one.</summary>
+    public ChaosOutage? Outage => outage;
+
+    /// <summary>
+    /// With an outage of the S3 server: uploads sent while it was down not refused with 503
+    /// storage_unavailable, or answered later than <see cref="OutageAnswerBound"/>; none refused, none
+    /// accepted after it; /readyz not 503 while it was down, or not healthy again by itself.
+    /// </summary>
+    public IReadOnlyList<string> OutageProblems => outage?.Problems(uploads, OutageAnswerBound) ?? [];
+
+    public static readonly TimeSpan OutageAnswerBound = TimeSpan.FromSeconds(10);
 
     public IReadOnlyDictionary<string, ChaosTaskRow> Rows => rows;
 
@@ -70,7 +83,8 @@ public sealed class ChaosReport(
     /// row names, a thumbnail whose bytes do not hash to its name or that no task refers to (even a
     /// claim that died after storing one made the same bytes as the task's retry, so the same key), or
     /// the upload of a finished task. Uploads without a row (an instance killed between storing an upload
-    /// and inserting its row) and half-written files of a killed writer are left to the retention sweep.
+    /// and inserting its row), those of tasks finished as the S3 server went away (the worker's delete
+    /// after SUCCESS found no server) and half-written files of a killed writer are left to the retention sweep.
     /// </summary>
     public IReadOnlyList<string> BlobProblems
     {
@@ -89,7 +103,7 @@ public sealed class ChaosReport(
                     problems.Add($"{row.Id}: succeeded, but its thumbnail {row.ThumbnailKey} is not stored");
                 }
 
-                if (row.State is "succeeded" or "failed" && storage.Uploads.Contains($"uploads/{row.Id}"))
+                if (row.State is "succeeded" or "failed" && storage.Uploads.Contains($"uploads/{row.Id}") && !FinishedAsTheStoreWentAway(row))
                 {
                     problems.Add($"{row.Id}: {row.State}, but its upload is still stored");
                 }
@@ -110,6 +124,9 @@ public sealed class ChaosReport(
             return problems;
         }
     }
+
+    /// <summary>Stored uploads of tasks that finished as the S3 server went away: their deletion found no server (left to the retention sweep).</summary>
+    public int UploadsLeftByTheOutage => rows.Values.Count(row => storage.Uploads.Contains($"uploads/{row.Id}") && FinishedAsTheStoreWentAway(row));
 
     /// <summary>Stored uploads no task row names (left to the retention sweep).</summary>
     public int UploadsWithoutARow => storage.Uploads.Count(key => !rows.ContainsKey(key["uploads/".Length..]));
@@ -193,6 +210,7 @@ public sealed class ChaosReport(
             Rule("tasks run twice that the victim did not hold", UnexpectedReruns);
             Rule("long-polls not answered 200", LongPollProblems);
             Rule("lost claims the thawed victim did not give up cleanly", ZombieProblems);
+            Rule("uploads and readiness around the S3 outage", OutageProblems);
             if (kill.At is not null && LongPollsAnsweredAfterKill == 0)
             {
                 broken.Add("no long-poll started after the kill was answered");
@@ -226,14 +244,31 @@ public sealed class ChaosReport(
         }
 
         yield return $"stored ({storage.Where}): {storage.Thumbnails.Count - storage.Partials.Count} thumbnail(s), {storage.Uploads.Count} upload(s); "
-                     + $"{BlobProblems.Count} against the rules; left to the retention sweep: {UploadsWithoutARow} upload(s) without a row, {storage.Partials.Count} half-written file(s)"
+                     + $"{BlobProblems.Count} against the rules; left to the retention sweep: {UploadsWithoutARow} upload(s) without a row, "
+                     + (outage is null ? "" : $"{UploadsLeftByTheOutage} of tasks finished as the S3 server went away, ")
+                     + $"{storage.Partials.Count} half-written file(s)"
                      + (storage.InBucket
                          ? $"; files in the instances' own data folders: {LocalFileProblems.Count} against the rule, {storage.KilledScratchFiles.Count} scratch file(s) of the killed instance"
                          : "");
         yield return $"long-polls through nginx: {longPolls.Count}, {LongPollsAnsweredAfterKill} started after the kill and answered 200, "
                      + $"{LongPollProblems.Count} not answered 200";
+        if (outage is { Down: { } down, Restarting: { } restarting })
+        {
+            var during = uploads.Where(upload => upload.Sent > down && upload.Answered < restarting).ToList();
+            yield return $"S3 outage: {(restarting - down).TotalSeconds:F1} s; {during.Count} upload(s) sent and answered meanwhile, "
+                         + $"{during.Count(upload => upload.Problem == "storage_unavailable")} of them 503 storage_unavailable, "
+                         + $"slowest {(during.Count == 0 ? 0 : during.Max(upload => (upload.Answered - upload.Sent).TotalMilliseconds)):F0} ms; "
+                         + $"/readyz while down: {string.Join(", ", outage.ReadinessWhileDown.Select(status => (int)status))}; "
+                         + $"every instance ready {outage.SecondsUntilReady?.ToString("F1", CultureInfo.InvariantCulture) ?? "—"} s after the restart";
+        }
+
         yield return $"run: {totalSeconds:F1} s";
     }
+
+    /// <summary>Whether the task finished from a few seconds before the S3 server went away until it was back (its upload's deletion may have found no server).</summary>
+    private bool FinishedAsTheStoreWentAway(ChaosTaskRow row) =>
+        outage is { Down: { } down, Up: { } up } && row.CompletedAt is { } completed
+        && completed >= (down - TimeSpan.FromSeconds(5)).ToUnixTimeMilliseconds() && completed <= up.ToUnixTimeMilliseconds();
 
     private static string? StatusOf(JsonElement? body) =>
         body is { } b && b.TryGetProperty("task_status", out var status) ? status.GetString() : null;
