@@ -348,6 +348,10 @@ public sealed class ThumbnailWorker(
                     {
                         feed.Offer(id);
                     }
+                    else
+                    {
+                        WorkerLog.LeaseLost(logger, id); // taken by another worker or deleted meanwhile: say so, as every lost claim is
+                    }
 
                     return;
                 }
