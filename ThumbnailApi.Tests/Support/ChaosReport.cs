@@ -83,7 +83,8 @@ public sealed class ChaosReport(
     /// row names, a thumbnail whose bytes do not hash to its name or that no task refers to (even a
     /// claim that died after storing one made the same bytes as the task's retry, so the same key), or
     /// the upload of a finished task. Uploads without a row (an instance killed between storing an upload
-    /// and inserting its row), those of tasks finished as the S3 server went away (the worker's delete
+    /// and inserting its row), those of tasks the killed instance finished (killed between its SUCCESS and
+    /// its delete), those of tasks finished as the S3 server went away (the worker's delete
     /// after SUCCESS found no server) and half-written files of a killed writer are left to the retention sweep.
     /// </summary>
     public IReadOnlyList<string> BlobProblems
@@ -103,7 +104,7 @@ public sealed class ChaosReport(
                     problems.Add($"{row.Id}: succeeded, but its thumbnail {row.ThumbnailKey} is not stored");
                 }
 
-                if (row.State is "succeeded" or "failed" && storage.Uploads.Contains($"uploads/{row.Id}") && !FinishedAsTheStoreWentAway(row))
+                if (row.State is "succeeded" or "failed" && storage.Uploads.Contains($"uploads/{row.Id}") && !FinishedAsTheStoreWentAway(row) && !FinishedByTheKilledVictim(row))
                 {
                     problems.Add($"{row.Id}: {row.State}, but its upload is still stored");
                 }
@@ -124,6 +125,9 @@ public sealed class ChaosReport(
             return problems;
         }
     }
+
+    /// <summary>Stored uploads of tasks the SIGKILLed victim finished: it died between its SUCCESS and its delete (left to the retention sweep).</summary>
+    public int UploadsLeftByTheKilledVictim => rows.Values.Count(row => storage.Uploads.Contains($"uploads/{row.Id}") && FinishedByTheKilledVictim(row));
 
     /// <summary>Stored uploads of tasks that finished as the S3 server went away: their deletion found no server (left to the retention sweep).</summary>
     public int UploadsLeftByTheOutage => rows.Values.Count(row => storage.Uploads.Contains($"uploads/{row.Id}") && FinishedAsTheStoreWentAway(row));
@@ -245,6 +249,7 @@ public sealed class ChaosReport(
 
         yield return $"stored ({storage.Where}): {storage.Thumbnails.Count - storage.Partials.Count} thumbnail(s), {storage.Uploads.Count} upload(s); "
                      + $"{BlobProblems.Count} against the rules; left to the retention sweep: {UploadsWithoutARow} upload(s) without a row, "
+                     + $"{UploadsLeftByTheKilledVictim} of tasks the killed instance finished, "
                      + (outage is null ? "" : $"{UploadsLeftByTheOutage} of tasks finished as the S3 server went away, ")
                      + $"{storage.Partials.Count} half-written file(s)"
                      + (storage.InBucket
@@ -264,6 +269,8 @@ public sealed class ChaosReport(
 
         yield return $"run: {totalSeconds:F1} s";
     }
+
+    private bool FinishedByTheKilledVictim(ChaosTaskRow row) => !Thawed && kill.At is not null && row.State is ("succeeded" or "failed") && row.LeaseOwner == victim.Id;
 
     /// <summary>Whether the task finished from a few seconds before the S3 server went away until it was back (its upload's deletion may have found no server).</summary>
     private bool FinishedAsTheStoreWentAway(ChaosTaskRow row) =>
