@@ -31,14 +31,14 @@ public sealed class S3BlobStore(IAmazonS3 s3, S3Options options, string scratchF
             DisablePayloadSigning = false,
         };
         request.Headers.ContentLength = length;
-        await Guard(() => s3.PutObjectAsync(request, cancellation));
+        await Guard(() => s3.PutObjectAsync(request, cancellation), cancellation);
     }
 
     public async Task<BlobContent?> OpenReadAsync(string key, CancellationToken cancellation = default)
     {
         try
         {
-            var response = await Guard(() => s3.GetObjectAsync(_bucket, ObjectKey(key), cancellation));
+            var response = await Guard(() => s3.GetObjectAsync(_bucket, ObjectKey(key), cancellation), cancellation);
             return new BlobContent(new ResponseStream(response), response.ContentLength);
         }
         catch (StorageUnavailableException problem) when (IsNotFound(problem.InnerException))
@@ -59,7 +59,7 @@ public sealed class S3BlobStore(IAmazonS3 s3, S3Options options, string scratchF
             {
                 await content.Stream.CopyToAsync(copy, cancellation);
                 return 0;
-            });
+            }, cancellation);
             copy.Position = 0;
             return copy;
         }
@@ -74,7 +74,7 @@ public sealed class S3BlobStore(IAmazonS3 s3, S3Options options, string scratchF
     {
         try
         {
-            await Guard(() => s3.DeleteObjectAsync(_bucket, ObjectKey(key), cancellation));
+            await Guard(() => s3.DeleteObjectAsync(_bucket, ObjectKey(key), cancellation), cancellation);
         }
         catch (StorageUnavailableException problem) when (IsNotFound(problem.InnerException))
         {
@@ -87,7 +87,7 @@ public sealed class S3BlobStore(IAmazonS3 s3, S3Options options, string scratchF
         var request = new ListObjectsV2Request { BucketName = _bucket, Prefix = ObjectKey(prefix), MaxKeys = 1000 };
         while (true)
         {
-            var page = await Guard(() => s3.ListObjectsV2Async(request, cancellation));
+            var page = await Guard(() => s3.ListObjectsV2Async(request, cancellation), cancellation);
             foreach (var item in page.S3Objects ?? [])
             {
                 yield return new BlobInfo(item.Key[_prefix.Length..], item.Size ?? 0, item.LastModified ?? DateTime.UtcNow);
@@ -147,16 +147,20 @@ public sealed class S3BlobStore(IAmazonS3 s3, S3Options options, string scratchF
     /// <summary>
     /// Every failure of the SDK (no answer, a refused connection, a 5xx, denied access, a missing
     /// bucket) is storage trouble: the request is answered 503 and the work waits. A missing key is
-    /// told apart by the callers.
+    /// told apart by the callers. A cancellation the caller asked for is not: it stays an
+    /// OperationCanceledException, so a worker whose lease was lost while it read its upload says so
+    /// (and drops the task) instead of taking it for an outage and waiting to release a claim it no
+    /// longer has; only the SDK's own time-out (a TaskCanceledException nobody asked for) is trouble.
     /// </summary>
-    private static async Task<T> Guard<T>(Func<Task<T>> call)
+    private static async Task<T> Guard<T>(Func<Task<T>> call, CancellationToken cancellation)
     {
         try
         {
             return await call();
         }
-        catch (Exception problem) when (problem is AmazonServiceException or AmazonClientException or HttpRequestException
-                                            or IOException or TaskCanceledException or TimeoutException)
+        catch (Exception problem) when ((problem is AmazonServiceException or AmazonClientException or HttpRequestException
+                                             or IOException or TaskCanceledException or TimeoutException)
+                                         && !cancellation.IsCancellationRequested)
         {
             throw new StorageUnavailableException(problem);
         }

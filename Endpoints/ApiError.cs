@@ -52,7 +52,8 @@ public static class ApiErrors
 
     public static JsonHttpResult<ApiError> StorageUnavailable() =>
         Create(StatusCodes.Status503ServiceUnavailable, "storage_unavailable",
-            "The service cannot store images right now (its disk is full or not writable). Try again later (see Retry-After).");
+            // Said of any store (a full disk, an S3 bucket out of reach), without naming which: an S3 outage must not read as a full disk.
+            "The service cannot store images right now (its storage is full, unreachable or not writable). Try again later (see Retry-After).");
 
     public static JsonHttpResult<ApiError> RateLimited(int retryAfterSeconds) =>
         Create(StatusCodes.Status429TooManyRequests, "rate_limited",

@@ -76,6 +76,6 @@ public static partial class JsonErrorPages
     [LoggerMessage(1100, LogLevel.Error, "Unhandled error in {Method} {Path}")]
     private static partial void Unhandled(ILogger logger, string method, string path, Exception? exception);
 
-    [LoggerMessage(1101, LogLevel.Error, "{Method} {Path} answered 503: the data folder or database cannot be used")]
+    [LoggerMessage(1101, LogLevel.Error, "{Method} {Path} answered 503: the data folder, blob store or database cannot be used")]
     private static partial void StorageFailed(ILogger logger, string method, string path, Exception exception);
 }

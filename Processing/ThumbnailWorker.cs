@@ -331,11 +331,16 @@ public sealed class ThumbnailWorker(
 
     /// <summary>
     /// After a pause, puts a task that storage failed back in the queue (releasing its claim, without
-    /// counting the attempt), trying again after every pause until storage answers. If the lease runs
-    /// out first, the reaper puts the task back instead, and the release finds nothing to do.
+    /// counting the attempt), trying again after every pause until storage answers. The claim's lease is
+    /// renewed while it waits: the pause (RetryAfterSeconds) may be longer than the lease, and a lease
+    /// that ran out would make the reaper take the claim for a crash, count the attempt and, once an
+    /// outage (an S3 server down for a minute) had outlasted MaxAttempts leases, fail a good image as
+    /// processing_crashed. If the lease runs out all the same (the database is what is down), the
+    /// reaper puts the task back instead, and the release finds nothing to do.
     /// </summary>
     private async Task ReleaseWhenStorageWorksAsync(string id, TaskLease lease)
     {
+        await using var keeper = new LeaseKeeper(store, id, lease, leases, clock);
         try
         {
             while (true)
@@ -346,6 +351,10 @@ public sealed class ThumbnailWorker(
                     if (await store.ReleaseClaimAsync(id, lease.Token))
                     {
                         feed.Offer(id);
+                    }
+                    else
+                    {
+                        WorkerLog.LeaseLost(logger, id); // taken by another worker or deleted meanwhile: say so, as every lost claim is
                     }
 
                     return;

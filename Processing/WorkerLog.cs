@@ -33,7 +33,7 @@ internal static partial class WorkerLog
     [LoggerMessage(1008, LogLevel.Information, "Task {TaskId} was finished or removed by someone else; result discarded")]
     public static partial void Discarded(ILogger logger, string taskId);
 
-    [LoggerMessage(1009, LogLevel.Warning, "Task {TaskId} waits: the data folder or database cannot be used; trying again in {Seconds} s")]
+    [LoggerMessage(1009, LogLevel.Warning, "Task {TaskId} waits: the data folder, blob store or database cannot be used; trying again in {Seconds} s")]
     public static partial void StorageUnavailable(ILogger logger, string taskId, int seconds, Exception exception);
 
     [LoggerMessage(1010, LogLevel.Error, "Start-up recovery failed: the data folder or database cannot be used. Uploads are refused until it works; trying again every {Seconds} s")]

@@ -214,6 +214,28 @@ public sealed class BlobStoreContractTests(string kind)
     }
 
     [Test]
+    public async Task A_call_its_caller_cancelled_ends_as_a_cancellation_never_as_storage_trouble()
+    {
+        // A worker whose lease is lost cancels its read: that must not look like an outage (503, wait, retry).
+        var key = UploadKey();
+        await _store.PutAsync(key, new MemoryStream(RandomBytes(1000)), 1000);
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+        var calls = new Dictionary<string, Func<Task>>
+        {
+            ["put"] = () => _store.PutAsync(UploadKey(), new MemoryStream(RandomBytes(1000)), 1000, cancelled.Token),
+            ["open for reading"] = async () => await ((await _store.OpenReadAsync(key, cancelled.Token))?.DisposeAsync() ?? ValueTask.CompletedTask),
+            ["open seekable"] = async () => await (await _store.OpenSeekableAsync(key, cancelled.Token)).DisposeAsync(),
+            ["delete"] = () => _store.DeleteAsync(key, cancelled.Token),
+        };
+
+        foreach (var (name, call) in calls)
+        {
+            Assert.That(await OutcomeAsync(call), Is.Null.Or.InstanceOf<OperationCanceledException>(), name);
+        }
+    }
+
+    [Test]
     public async Task A_usable_store_is_healthy_and_its_probe_leaves_nothing_behind()
     {
         var health = await _store.CheckHealthAsync();
@@ -325,6 +347,20 @@ public sealed class BlobStoreContractTests(string kind)
     private static string UploadKey() => BlobKeys.Upload(TaskId.New());
 
     private static string ThumbnailKey(byte[] bytes) => BlobKeys.Thumbnail(Convert.ToHexStringLower(SHA256.HashData(bytes)), "png");
+
+    /// <summary>What a call ended with: null when it returned, else what it threw.</summary>
+    private static async Task<Exception?> OutcomeAsync(Func<Task> call)
+    {
+        try
+        {
+            await call();
+            return null;
+        }
+        catch (Exception ended)
+        {
+            return ended;
+        }
+    }
 
     private static byte[] RandomBytes(int length) => RandomNumberGenerator.GetBytes(length);
 

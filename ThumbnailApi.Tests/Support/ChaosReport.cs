@@ -6,12 +6,14 @@ namespace ThumbnailApi.Tests.Support;
 
 /// <summary>
 /// What a <see cref="ChaosRun"/> saw, and the rules it checks: every accepted upload ends SUCCESS;
-/// every thumbnail downloads whole through nginx and is the one its row names (ETag); each task has
-/// exactly one thumbnail file, named with its row's lease token, and any other file of it was written
-/// by a claim that died with the victim; no task was logged succeeded twice; the claims the victim held
-/// were taken by others after their leases ran out (second attempt) and nothing else ran twice; every
-/// long-poll through nginx was answered; a victim frozen and thawed instead of killed gave up the claims
-/// it lost and removed its files of them. Each rule's list is empty when it held.
+/// every thumbnail downloads whole through nginx and is the one its row names (ETag); each succeeded
+/// task's thumbnail is stored whole (its bytes hash to its content key) under the key its row names,
+/// every stored thumbnail is some task's, and no finished task's upload is left (read from the shared
+/// folder or the bucket); with a bucket, no instance wrote anything into its own data folder but
+/// scratch files, and only the killed one left any; no task was logged succeeded twice; the claims the
+/// victim held were taken by others after their leases ran out (second attempt) and nothing else ran
+/// twice; every long-poll through nginx was answered; a victim frozen and thawed instead of killed gave
+/// up the claims it lost. Each rule's list is empty when it held.
 /// </summary>
 public sealed class ChaosReport(
     ChaosSettings settings,
@@ -19,9 +21,10 @@ public sealed class ChaosReport(
     IReadOnlyList<ChaosUpload> uploads,
     IReadOnlyDictionary<string, JsonElement?> final,
     ChaosRun.KillRecord kill,
+    ChaosOutage? outage,
     IReadOnlyDictionary<string, ChaosTaskRow> rows,
     IReadOnlyDictionary<string, string?> downloads,
-    IReadOnlyList<string> thumbnailFiles,
+    ChaosStorage storage,
     IReadOnlyDictionary<string, int> successLogLines,
     IReadOnlyList<ChaosLongPoll> longPolls,
     double uploadSeconds,
@@ -38,7 +41,21 @@ public sealed class ChaosReport(
 
     public ChaosRun.KillRecord Kill => kill;
 
+    /// <summary>What the S3 server's outage did, when the run had one.</summary>
+    public ChaosOutage? Outage => outage;
+
+    /// <summary>
+    /// With an outage of the S3 server: uploads sent while it was down not refused with 503
+    /// storage_unavailable, or answered later than <see cref="OutageAnswerBound"/>; none refused, none
+    /// accepted after it; /readyz not 503 while it was down, or not healthy again by itself.
+    /// </summary>
+    public IReadOnlyList<string> OutageProblems => outage?.Problems(uploads, OutageAnswerBound) ?? [];
+
+    public static readonly TimeSpan OutageAnswerBound = TimeSpan.FromSeconds(10);
+
     public IReadOnlyDictionary<string, ChaosTaskRow> Rows => rows;
+
+    public ChaosStorage Storage => storage;
 
     public IReadOnlyList<ChaosLongPoll> LongPolls => longPolls;
 
@@ -61,38 +78,47 @@ public sealed class ChaosReport(
     /// <summary>Tasks that were logged succeeded more than once (over all instances): two SUCCESS writes.</summary>
     public IReadOnlyList<string> DoubleSuccesses => successLogLines.Where(pair => pair.Value > 1).Select(pair => $"{pair.Key}: {pair.Value} times").ToList();
 
-    /// <summary>Lease tokens of the claims that died with the victim.</summary>
-    public IReadOnlySet<string> KilledTokens => kill.Held.Select(claim => claim.Token).ToHashSet();
-
     /// <summary>
-    /// Thumbnail files that break the naming rule: a succeeded task without exactly its one file named
-    /// with its row's token, a failed one with a file, or a file of any other claim than a killed one.
+    /// Stored blobs that break the rules: a succeeded task whose thumbnail is not stored under the key its
+    /// row names, a thumbnail whose bytes do not hash to its name or that no task refers to (even a
+    /// claim that died after storing one made the same bytes as the task's retry, so the same key), or
+    /// the upload of a finished task. Uploads without a row (an instance killed between storing an upload
+    /// and inserting its row), those of tasks the killed instance finished (killed between its SUCCESS and
+    /// its delete), those of tasks finished as the S3 server went away (the worker's delete
+    /// after SUCCESS found no server) and half-written files of a killed writer are left to the retention sweep.
     /// </summary>
-    public IReadOnlyList<string> FileProblems
+    public IReadOnlyList<string> BlobProblems
     {
         get
         {
             var problems = new List<string>();
-            var byTask = thumbnailFiles.GroupBy(name => name.Split('.')[0]).ToDictionary(group => group.Key, group => group.ToList());
-            foreach (var (id, names) in byTask.Where(pair => !rows.ContainsKey(pair.Key)))
-            {
-                problems.Add($"{string.Join(", ", names)}: no task has this id");
-            }
-
+            var referenced = rows.Values.Select(row => row.ThumbnailKey).OfType<string>().ToHashSet(StringComparer.Ordinal);
             foreach (var row in rows.Values)
             {
-                var names = byTask.GetValueOrDefault(row.Id) ?? [];
-                var own = row.State == "succeeded" && row.ThumbnailType is not null
-                    ? $"{row.Id}.{row.LeaseToken}.{TaskFiles.ExtensionFor(row.ThumbnailType)}"
-                    : null;
-                if (own is not null && !names.Contains(own))
+                if (row.State == "succeeded" && row.ThumbnailKey is null)
                 {
-                    problems.Add($"{row.Id}: succeeded, but {own} is missing");
+                    problems.Add($"{row.Id}: succeeded without a thumbnail key");
+                }
+                else if (row.State == "succeeded" && !storage.Thumbnails.ContainsKey(row.ThumbnailKey!))
+                {
+                    problems.Add($"{row.Id}: succeeded, but its thumbnail {row.ThumbnailKey} is not stored");
                 }
 
-                foreach (var name in names.Where(name => name != own && !KilledTokens.Contains(TokenOf(name))))
+                if (row.State is "succeeded" or "failed" && storage.Uploads.Contains($"uploads/{row.Id}") && !FinishedAsTheStoreWentAway(row) && !FinishedByTheKilledVictim(row))
                 {
-                    problems.Add($"{name}: {(name.Split('.') is [_, var token, ..] && token == row.LeaseToken ? "the file of a task that did not succeed" : "written by a claim that neither finished the task nor died with the victim")}");
+                    problems.Add($"{row.Id}: {row.State}, but its upload is still stored");
+                }
+            }
+
+            foreach (var (key, problem) in storage.Thumbnails.Where(pair => !storage.Partials.Contains(pair.Key)))
+            {
+                if (problem is not null)
+                {
+                    problems.Add($"{key}: {problem}");
+                }
+                else if (!referenced.Contains(key))
+                {
+                    problems.Add($"{key}: no task refers to it");
                 }
             }
 
@@ -100,18 +126,27 @@ public sealed class ChaosReport(
         }
     }
 
-    /// <summary>Files written by the claims that died with the victim (the retention sweep removes them once they are an hour old).</summary>
-    public int KilledClaimFiles => thumbnailFiles.Count(name => KilledTokens.Contains(TokenOf(name)));
+    /// <summary>Stored uploads of tasks the SIGKILLed victim finished: it died between its SUCCESS and its delete (left to the retention sweep).</summary>
+    public int UploadsLeftByTheKilledVictim => rows.Values.Count(row => storage.Uploads.Contains($"uploads/{row.Id}") && FinishedByTheKilledVictim(row));
+
+    /// <summary>Stored uploads of tasks that finished as the S3 server went away: their deletion found no server (left to the retention sweep).</summary>
+    public int UploadsLeftByTheOutage => rows.Values.Count(row => storage.Uploads.Contains($"uploads/{row.Id}") && FinishedAsTheStoreWentAway(row));
+
+    /// <summary>Stored uploads no task row names (left to the retention sweep).</summary>
+    public int UploadsWithoutARow => storage.Uploads.Count(key => !rows.ContainsKey(key["uploads/".Length..]));
 
     /// <summary>
-    /// A thawed victim: the claims it held that it did not log as lost or discarded, and the files of those
-    /// claims it left behind (a fenced-out worker removes its own file).
+    /// With a bucket: files in the instances' own data folders, where nothing but scratch files in use
+    /// belongs, and none is in use once the run is over; only the SIGKILLed instance may leave scratch files.
+    /// </summary>
+    public IReadOnlyList<string> LocalFileProblems => storage.LocalFiles;
+
+    /// <summary>
+    /// A thawed victim: the claims it held that it did not log as lost or discarded (whatever it stored
+    /// for them is checked by <see cref="BlobProblems"/>).
     /// </summary>
     public IReadOnlyList<string> ZombieProblems => !Thawed ? [] :
-    [
-        .. kill.Held.Where(claim => !victim.GaveUpInLog.Contains(claim.Id)).Select(claim => $"{claim.Id}: the thawed victim did not log giving up its claim"),
-        .. thumbnailFiles.Where(name => KilledTokens.Contains(TokenOf(name))).Select(name => $"{name}: left by the thawed victim's lost claim"),
-    ];
+        kill.Held.Where(claim => !victim.GaveUpInLog.Contains(claim.Id)).Select(claim => $"{claim.Id}: the thawed victim did not log giving up its claim").ToList();
 
     /// <summary>Claims the victim held that were not finished by another instance after their lease ran out, on their second attempt.</summary>
     public IReadOnlyList<string> HeldProblems => kill.Held
@@ -172,12 +207,14 @@ public sealed class ChaosReport(
 
             Rule("accepted but not SUCCESS", NotSucceeded);
             Rule("thumbnails that are not whole or not the task's", DownloadProblems);
-            Rule("files against the naming rule", FileProblems);
+            Rule("stored blobs against the rules", BlobProblems);
+            Rule("files in the instances' own data folders", LocalFileProblems);
             Rule("tasks logged succeeded twice", DoubleSuccesses);
             Rule("claims of the victim not finished by another instance after their lease", HeldProblems);
             Rule("tasks run twice that the victim did not hold", UnexpectedReruns);
             Rule("long-polls not answered 200", LongPollProblems);
             Rule("lost claims the thawed victim did not give up cleanly", ZombieProblems);
+            Rule("uploads and readiness around the S3 outage", OutageProblems);
             if (kill.At is not null && LongPollsAnsweredAfterKill == 0)
             {
                 broken.Add("no long-poll started after the kill was answered");
@@ -204,20 +241,45 @@ public sealed class ChaosReport(
                      + $"other tasks run twice: {UnexpectedReruns.Count}";
         yield return $"duplicates (a task logged succeeded twice): {DoubleSuccesses.Count}; thumbnails checked through nginx (ETag, bytes, decode): "
                      + $"{downloads.Count - DownloadProblems.Count} good, {DownloadProblems.Count} bad";
-        yield return Thawed
-            ? $"thawed {(kill.ThawedAt - kill.At)?.TotalSeconds:F1} s after the SIGSTOP: it logged {kill.Held.Count(claim => victim.GaveUpInLog.Contains(claim.Id))} of its {kill.Held.Count} "
-              + $"lost claims as given up; thumbnail files: {FileProblems.Count} against the rule, {KilledClaimFiles} of its lost claims left"
-            : $"thumbnail files: {FileProblems.Count} against the rule; {KilledClaimFiles} written by the killed claims (left to the retention sweep)";
+        if (Thawed)
+        {
+            yield return $"thawed {(kill.ThawedAt - kill.At)?.TotalSeconds:F1} s after the SIGSTOP: it logged {kill.Held.Count(claim => victim.GaveUpInLog.Contains(claim.Id))} "
+                         + $"of its {kill.Held.Count} lost claims as given up";
+        }
+
+        yield return $"stored ({storage.Where}): {storage.Thumbnails.Count - storage.Partials.Count} thumbnail(s), {storage.Uploads.Count} upload(s); "
+                     + $"{BlobProblems.Count} against the rules; left to the retention sweep: {UploadsWithoutARow} upload(s) without a row, "
+                     + $"{UploadsLeftByTheKilledVictim} of tasks the killed instance finished, "
+                     + (outage is null ? "" : $"{UploadsLeftByTheOutage} of tasks finished as the S3 server went away, ")
+                     + $"{storage.Partials.Count} half-written file(s)"
+                     + (storage.InBucket
+                         ? $"; files in the instances' own data folders: {LocalFileProblems.Count} against the rule, {storage.KilledScratchFiles.Count} scratch file(s) of the killed instance"
+                         : "");
         yield return $"long-polls through nginx: {longPolls.Count}, {LongPollsAnsweredAfterKill} started after the kill and answered 200, "
                      + $"{LongPollProblems.Count} not answered 200";
+        if (outage is { Down: { } down, Restarting: { } restarting })
+        {
+            var during = uploads.Where(upload => upload.Sent > down && upload.Answered < restarting).ToList();
+            yield return $"S3 outage: {(restarting - down).TotalSeconds:F1} s; {during.Count} upload(s) sent and answered meanwhile, "
+                         + $"{during.Count(upload => upload.Problem == "storage_unavailable")} of them 503 storage_unavailable, "
+                         + $"slowest {(during.Count == 0 ? 0 : during.Max(upload => (upload.Answered - upload.Sent).TotalMilliseconds)):F0} ms; "
+                         + $"/readyz while down: {string.Join(", ", outage.ReadinessWhileDown.Select(status => (int)status))}; "
+                         + $"every instance ready {outage.SecondsUntilReady?.ToString("F1", CultureInfo.InvariantCulture) ?? "—"} s after the restart";
+        }
+
         yield return $"run: {totalSeconds:F1} s";
     }
+
+    private bool FinishedByTheKilledVictim(ChaosTaskRow row) => !Thawed && kill.At is not null && row.State is ("succeeded" or "failed") && row.LeaseOwner == victim.Id;
+
+    /// <summary>Whether the task finished from a few seconds before the S3 server went away until it was back (its upload's deletion may have found no server).</summary>
+    private bool FinishedAsTheStoreWentAway(ChaosTaskRow row) =>
+        outage is { Down: { } down, Up: { } up } && row.CompletedAt is { } completed
+        && completed >= (down - TimeSpan.FromSeconds(5)).ToUnixTimeMilliseconds() && completed <= up.ToUnixTimeMilliseconds();
 
     private static string? StatusOf(JsonElement? body) =>
         body is { } b && b.TryGetProperty("task_status", out var status) ? status.GetString() : null;
 
     private static string? ErrorCodeOf(JsonElement? body) =>
         body is { } b && b.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object ? error.GetProperty("code").GetString() : null;
-
-    private static string TokenOf(string fileName) => fileName.Split('.') is [_, var token, _, ..] ? token : "";
 }

@@ -29,6 +29,15 @@ public sealed record ChaosSettings
     /// held, then runs on (SIGCONT): a zombie whose late results the lease fencing must throw away.
     /// </summary>
     public bool FreezeInsteadOfKill { get; init; }
+
+    /// <summary>
+    /// With blobs in a bucket: the S3 server is also stopped for this long once half the uploads were
+    /// accepted (<see cref="ChaosOutage"/>), and an upload refused with storage_unavailable is sent
+    /// again after <see cref="RetryRefusedAfter"/>, as a client honouring Retry-After would.
+    /// </summary>
+    public TimeSpan? StoreOutage { get; init; }
+
+    public TimeSpan RetryRefusedAfter { get; init; } = TimeSpan.FromSeconds(1);
 }
 
 /// <summary>
@@ -37,8 +46,9 @@ public sealed record ChaosSettings
 /// clients long-poll through nginx; once the victim has finished some tasks itself, it is frozen
 /// (SIGSTOP) until the database shows it holding claims, then SIGKILLed (or, as a zombie, kept frozen
 /// until others have finished those claims, then let run on). Then every accepted task is
-/// followed to its end, every thumbnail downloaded through nginx, and the rows, files and logs are
-/// gathered into a <see cref="ChaosReport"/>, whose lists name whatever broke a rule.
+/// followed to its end, every thumbnail downloaded through nginx, and the rows, stored blobs (from the
+/// shared folder or the bucket) and logs are gathered into a <see cref="ChaosReport"/>, whose lists
+/// name whatever broke a rule.
 /// </summary>
 public static class ChaosRun
 {
@@ -63,6 +73,9 @@ public static class ChaosRun
             .Select(n => Task.Run(() => LongPollAsync(http, accepted, longPolls, n, stopPolling.Token)))
             .ToArray();
         var killer = Task.Run(() => KillWhenItHoldsClaimsAsync(cluster, victim, settings, accepted, kill, progress));
+        var outage = settings.StoreOutage is { } length
+            ? Task.Run(() => ChaosOutage.RunAsync(cluster, length, settings.Uploads, accepted, () => kill.GivenUp, progress))
+            : null;
 
         var next = -1;
         var senders = Enumerable.Range(0, settings.Concurrency).Select(async _ =>
@@ -73,6 +86,13 @@ public static class ChaosRun
                 var sample = samples[index % samples.Length];
                 var upload = await UploadAsync(http, index, sample.Name, sample.Bytes, kill);
                 uploads.Add(upload);
+                while (settings.StoreOutage is not null && upload.Problem == "storage_unavailable")
+                {
+                    await Task.Delay(settings.RetryRefusedAfter); // the client's back-off (Retry-After), not a wait for a result
+                    upload = await UploadAsync(http, index, sample.Name, sample.Bytes, kill);
+                    uploads.Add(upload);
+                }
+
                 if (upload.TaskId is { } id)
                 {
                     lock (accepted)
@@ -89,6 +109,7 @@ public static class ChaosRun
         var final = await FollowToTheEndAsync(http, accepted.ToList(), settings);
         kill.GiveUp();
         await killer;
+        var outageRecord = outage is null ? null : await outage;
         await stopPolling.CancelAsync();
         await Task.WhenAll(pollers);
         if (kill.ThawedAt is not null)
@@ -98,10 +119,10 @@ public static class ChaosRun
 
         var rows = await RowsAsync(cluster);
         var downloads = await DownloadAllAsync(http, final, rows);
-        var files = Directory.GetFiles(cluster.ThumbnailsFolder).Select(Path.GetFileName).OfType<string>().ToList();
+        var storage = await ChaosStorage.GatherAsync(cluster, kill.At is not null && kill.ThawedAt is null ? victim : null);
         var successLines = cluster.Instances.SelectMany(instance => instance.SucceededInLog)
             .GroupBy(id => id).ToDictionary(group => group.Key, group => group.Count());
-        return new ChaosReport(settings, victim, uploads.OrderBy(u => u.Index).ToList(), final, kill, rows, downloads, files, successLines,
+        return new ChaosReport(settings, victim, uploads.OrderBy(u => u.Index).ThenBy(u => u.Sent).ToList(), final, kill, outageRecord, rows, downloads, storage, successLines,
             longPolls.OrderBy(p => p.Started).ToList(), uploadSeconds, clock.Elapsed.TotalSeconds);
     }
 
@@ -133,11 +154,11 @@ public static class ChaosRun
                 code = "(nginx's page, not the service's)";
             }
 
-            return new ChaosUpload(index, name, (int)response.StatusCode, id, code, sent, afterKill);
+            return new ChaosUpload(index, name, (int)response.StatusCode, id, code, sent, DateTimeOffset.UtcNow, afterKill);
         }
         catch (Exception problem) when (problem is HttpRequestException or TaskCanceledException)
         {
-            return new ChaosUpload(index, name, 0, null, problem.GetType().Name, sent, afterKill);
+            return new ChaosUpload(index, name, 0, null, problem.GetType().Name, sent, DateTimeOffset.UtcNow, afterKill);
         }
     }
 
@@ -312,7 +333,7 @@ public static class ChaosRun
         await using var connection = await cluster.OpenAsync();
         return (await connection.QueryAsync<ChaosTaskRow>(
             """
-            SELECT id, state, attempts, lease_owner AS leaseowner, lease_token AS leasetoken, thumbnail_type AS thumbnailtype,
+            SELECT id, state, attempts, lease_owner AS leaseowner, lease_token AS leasetoken, thumbnail_type AS thumbnailtype, thumbnail_key AS thumbnailkey,
                    thumbnail_etag AS thumbnailetag, thumbnail_bytes AS thumbnailbytes, created_at AS createdat,
                    started_at AS startedat, completed_at AS completedat, error_code AS errorcode
             FROM tasks
@@ -386,8 +407,8 @@ public static class ChaosRun
     }
 }
 
-/// <summary>One upload: its number, file, HTTP status (0: no answer), task id of a 202, error code or failure, when it was sent, and whether the victim was dead by then.</summary>
-public sealed record ChaosUpload(int Index, string File, int Status, string? TaskId, string? Problem, DateTimeOffset Sent, bool AfterKill);
+/// <summary>One upload: its number (a retry has its upload's), file, HTTP status (0: no answer), task id of a 202, error code or failure, when it was sent and answered, and whether the victim was dead by then.</summary>
+public sealed record ChaosUpload(int Index, string File, int Status, string? TaskId, string? Problem, DateTimeOffset Sent, DateTimeOffset Answered, bool AfterKill);
 
 /// <summary>One long-poll through nginx: when it started and was answered, with what HTTP status (0: no answer) and task status.</summary>
 public sealed record ChaosLongPoll(string TaskId, DateTimeOffset Started, DateTimeOffset Answered, int Status, string? TaskStatus, string? Problem);
@@ -397,5 +418,5 @@ public sealed record HeldClaim(string Id, string Token, long ExpiresAt);
 
 /// <summary>A task row as the run left it.</summary>
 public sealed record ChaosTaskRow(
-    string Id, string State, int Attempts, string? LeaseOwner, string? LeaseToken, string? ThumbnailType, string? ThumbnailEtag,
+    string Id, string State, int Attempts, string? LeaseOwner, string? LeaseToken, string? ThumbnailType, string? ThumbnailKey, string? ThumbnailEtag,
     long? ThumbnailBytes, long CreatedAt, long? StartedAt, long? CompletedAt, string? ErrorCode);

@@ -17,6 +17,8 @@ namespace ThumbnailApi.Tests.Support;
 /// signature (a wrong secret still gets 200), so a signing bug would pass here: see the README.
 /// The credentials reach the service (in-process hosts and child processes alike) the standard way,
 /// through AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, which the first start sets for this process.
+/// The secret is a distinctive made-up value (s3rver takes any), so a test can search logs and
+/// answers for it.
 /// </para>
 /// <para>
 /// It never outlives the test run: the run's [SetUpFixture] stops the shared one, a process-exit hook
@@ -27,7 +29,7 @@ namespace ThumbnailApi.Tests.Support;
 public sealed class S3Server
 {
     public const string AccessKey = "S3RVER";
-    public const string SecretKey = "S3RVER";
+    public const string SecretKey = "tst/Wq7fK2vX9mZr4Lp8Nd3Hj6Bc1Ty5Gs0EuAoPiQ";
 
     private static readonly Lazy<S3Server> SharedServer = new(() => StartAsync().GetAwaiter().GetResult());
 
@@ -169,6 +171,23 @@ public sealed class S3Server
         }
     }
 
+    /// <summary>The bytes of the object <paramref name="key"/> in <paramref name="bucket"/>, or null when there is none.</summary>
+    public async Task<byte[]?> ReadAsync(string bucket, string key)
+    {
+        using var client = Client();
+        try
+        {
+            using var response = await client.GetObjectAsync(bucket, key);
+            using var bytes = new MemoryStream();
+            await response.ResponseStream.CopyToAsync(bytes);
+            return bytes.ToArray();
+        }
+        catch (AmazonS3Exception missing) when (missing.StatusCode == System.Net.HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Kills the server process (SIGKILL) and waits for it to be gone; its objects stay in the folder.</summary>
     public void Kill()
     {
@@ -252,4 +271,14 @@ public sealed class S3Server
             }
         }
     }
+}
+
+/// <summary>A bucket on an <see cref="S3Server"/>, and the service settings that put blobs in it (credentials come from the environment).</summary>
+public sealed record S3Bucket(S3Server Server, string Name)
+{
+    public static async Task<S3Bucket> CreateAsync(S3Server server) => new(server, await server.CreateBucketAsync());
+
+    /// <summary>The settings, as command-line settings for a service process (no prefix).</summary>
+    public Dictionary<string, string> ServiceSettings() =>
+        Server.ServiceSettings(Name).Where(pair => pair.Value is not null).ToDictionary(pair => pair.Key, pair => pair.Value!);
 }
