@@ -21,6 +21,9 @@ public interface IBlobStore
     /// </summary>
     Task<Stream> OpenSeekableAsync(string key, CancellationToken cancellation = default);
 
+    /// <summary>The length of the blob stored under <paramref name="key"/>, or null when there is none.</summary>
+    Task<long?> LengthAsync(string key, CancellationToken cancellation = default);
+
     /// <summary>Removes the blob; nothing happens when there is none.</summary>
     Task DeleteAsync(string key, CancellationToken cancellation = default);
 

@@ -66,6 +66,12 @@ public sealed class LocalBlobStore(string root) : IBlobStore
         }
     }
 
+    public Task<long?> LengthAsync(string key, CancellationToken cancellation = default)
+    {
+        var file = new FileInfo(PathOf(key));
+        return Task.FromResult(file.Exists ? file.Length : (long?)null);
+    }
+
     public Task DeleteAsync(string key, CancellationToken cancellation = default)
     {
         try

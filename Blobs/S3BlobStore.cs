@@ -70,6 +70,20 @@ public sealed class S3BlobStore(IAmazonS3 s3, S3Options options, string scratchF
         }
     }
 
+    /// <summary>A HEAD request.</summary>
+    public async Task<long?> LengthAsync(string key, CancellationToken cancellation = default)
+    {
+        try
+        {
+            var metadata = await Guard(() => s3.GetObjectMetadataAsync(_bucket, ObjectKey(key), cancellation), cancellation);
+            return metadata.ContentLength;
+        }
+        catch (StorageUnavailableException problem) when (IsNotFound(problem.InnerException))
+        {
+            return null;
+        }
+    }
+
     public async Task DeleteAsync(string key, CancellationToken cancellation = default)
     {
         try

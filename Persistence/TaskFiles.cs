@@ -114,9 +114,20 @@ public sealed class TaskFiles
         return (BlobKeys.Thumbnail(Convert.ToHexStringLower(sha256), ExtensionFor(contentType)), sha256);
     }
 
-    /// <summary>Stores a thumbnail's bytes under its content key (again, if it is there already: the same bytes).</summary>
-    public Task SaveThumbnailAsync(string key, byte[] bytes, CancellationToken cancellation = default) =>
-        _blobs.PutAsync(key, new MemoryStream(bytes, writable: false), bytes.Length, cancellation);
+    /// <summary>
+    /// Stores a thumbnail's bytes under its content key, unless a blob of their length is there already:
+    /// the key is the bytes' SHA-256, so it holds these very bytes, and it cannot go while the caller's
+    /// row refers to it (see the worker). Saves a write per reused result and does not rewrite an object
+    /// others may be reading. One of another length (cut short by a server that does not replace objects
+    /// atomically and died mid-write) is written again.
+    /// </summary>
+    public async Task SaveThumbnailAsync(string key, byte[] bytes, CancellationToken cancellation = default)
+    {
+        if (await _blobs.LengthAsync(key, cancellation) != bytes.Length)
+        {
+            await _blobs.PutAsync(key, new MemoryStream(bytes, writable: false), bytes.Length, cancellation);
+        }
+    }
 
     public Task<BlobContent?> OpenThumbnailAsync(string key, CancellationToken cancellation = default) => _blobs.OpenReadAsync(key, cancellation);
 

@@ -56,7 +56,7 @@ public sealed partial class AbandonedTaskReaper(
             foreach (var id in reaped.Requeued)
             {
                 Requeued(logger, id);
-                feed.Offer(id);
+                feed.Return(id);
             }
         }
         catch (StorageUnavailableException problem)

@@ -23,6 +23,15 @@ public sealed class ChannelTaskFeed(ITaskStore store, TaskLeases leases, IOption
 
     public bool Offer(string id) => _channel.Writer.TryWrite(id);
 
+    /// <summary>Its row is queued already: when the channel is full, the id waits for room (as the start-up backlog does).</summary>
+    public void Return(string id)
+    {
+        if (!_channel.Writer.TryWrite(id))
+        {
+            _ = _channel.Writer.WriteAsync(id).AsTask();
+        }
+    }
+
     /// <summary>Queues the ids of the rows already queued, oldest first, waiting for room (a backlog bigger than the channel).</summary>
     public async Task StartAsync(CancellationToken cancellation)
     {

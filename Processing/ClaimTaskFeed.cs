@@ -47,6 +47,9 @@ public sealed class ClaimTaskFeed : ITaskFeed
     /// <summary>Nothing to hand on: the row is in the database, and its insert notified a claimer.</summary>
     public bool Offer(string id) => true;
 
+    /// <summary>The row is queued again (its update notified a claimer); an idle worker here may take it at once too.</summary>
+    public void Return(string id) => WakeOne();
+
     public Task StartAsync(CancellationToken cancellation) => Task.CompletedTask;
 
     public async Task<ClaimedTask> NextAsync(CancellationToken cancellation)

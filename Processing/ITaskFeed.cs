@@ -22,6 +22,12 @@ public interface ITaskFeed
     /// <summary>A task was just recorded as queued (or put back): hands it on. False when the in-process queue is full.</summary>
     bool Offer(string id);
 
+    /// <summary>
+    /// A task put back in the queue (its worker met a storage outage or a shutdown, or its instance died):
+    /// handed on as soon as there is room, never dropped, even when the in-process queue is full now.
+    /// </summary>
+    void Return(string id);
+
     /// <summary>At start-up, once recovery has run: takes up the tasks the database already has queued.</summary>
     Task StartAsync(CancellationToken cancellation);
 

@@ -30,6 +30,11 @@ public sealed partial class RetentionService(
     {
         try
         {
+            if (sweep.DeleteStaleScratchFiles() is > 0 and var scratch)
+            {
+                ScratchSwept(logger, scratch);
+            }
+
             var result = await sweep.RunAsync(stoppingToken);
             if (result is not null && (result.ExpiredTasks > 0 || result.OrphanFiles > 0))
             {
@@ -45,6 +50,9 @@ public sealed partial class RetentionService(
 
     [LoggerMessage(1200, LogLevel.Information, "Retention sweep removed {Tasks} expired task(s) and {Orphans} orphan file(s)")]
     private static partial void Swept(ILogger logger, int tasks, int orphans);
+
+    [LoggerMessage(1202, LogLevel.Information, "Retention sweep removed {Files} stale scratch file(s) left by an earlier process")]
+    private static partial void ScratchSwept(ILogger logger, int files);
 
     [LoggerMessage(1201, LogLevel.Warning, "Retention sweep stopped early; it runs again at the next interval")]
     private static partial void SweepFailed(ILogger logger, Exception exception);

@@ -41,6 +41,28 @@ public sealed class RetentionSweep(ITaskStore store, TaskFiles files, RetentionP
         return new SweepResult(expired, orphans);
     }
 
+    /// <summary>
+    /// Files in this instance's scratch folder untouched for <see cref="OrphanGracePeriod"/>: left by a
+    /// process killed while it received an upload or had a blob copied out for decoding (a live one
+    /// writes an upload at least every 30 s and deletes a copy when its task ends). Every instance
+    /// clears its own, outside the sweeper's turn; by age, so a shared folder is safe too.
+    /// </summary>
+    public int DeleteStaleScratchFiles()
+    {
+        var untouchedSince = (clock.GetUtcNow() - OrphanGracePeriod).UtcDateTime;
+        var removed = 0;
+        foreach (var file in new DirectoryInfo(files.Scratch).EnumerateFiles())
+        {
+            if (file.LastWriteTimeUtc < untouchedSince)
+            {
+                file.Delete();
+                removed++;
+            }
+        }
+
+        return removed;
+    }
+
     /// <summary>At start-up: half-written thumbnails whose writer is gone (a crash mid-write), without waiting for the sweep.</summary>
     public Task<int> DeleteAbandonedPartialThumbnailsAsync() => DeletePartialsAsync(CancellationToken.None);
 

@@ -140,9 +140,10 @@ public sealed class ThumbnailWorker(
             // retention, the orphan sweep) may be removing this very key right now. No race, by order and
             // one lock per key (ITaskStore.ReferenceThumbnailAsync): first refer to the key, a write that
             // takes the key's lock (SQLite's write lock; PostgreSQL's advisory lock on the key), which every
-            // deleter holds from its check for other users until the blob is deleted; only then put the
-            // bytes, even when they are stored already. So a deleter either checks after this reference
-            // and keeps the blob, or deleted the blob before it, and the put below stores it again.
+            // deleter holds from its check for other users until the blob is deleted; only then store the
+            // bytes, if the blob is not there. So a deleter either checks after this reference and keeps
+            // the blob (which therefore need not be written again), or deleted it before, and the save
+            // below finds it gone and stores it again.
             // A worker fenced out at any step leaves no file of its own behind to clean up: an
             // unreferenced blob is removed by the retention sweep once it is an hour old.
             if (!await store.ReferenceThumbnailAsync(id, lease.Token, key))
@@ -320,7 +321,7 @@ public sealed class ThumbnailWorker(
         {
             if (await store.ReleaseClaimAsync(task.Id, lease.Token))
             {
-                feed.Offer(task.Id);
+                feed.Return(task.Id);
             }
         }
         catch (StorageUnavailableException)
@@ -350,7 +351,7 @@ public sealed class ThumbnailWorker(
                 {
                     if (await store.ReleaseClaimAsync(id, lease.Token))
                     {
-                        feed.Offer(id);
+                        feed.Return(id);
                     }
                     else
                     {

@@ -120,6 +120,19 @@ public sealed class BlobStoreContractTests(string kind)
     }
 
     [Test]
+    public async Task A_blobs_length_is_its_byte_count_and_null_when_there_is_none()
+    {
+        var key = UploadKey();
+        Assert.That(await _store.LengthAsync(key), Is.Null);
+
+        await _store.PutAsync(key, new MemoryStream(RandomBytes(1234)), 1234);
+        Assert.That(await _store.LengthAsync(key), Is.EqualTo(1234));
+
+        await _store.DeleteAsync(key);
+        Assert.That(await _store.LengthAsync(key), Is.Null);
+    }
+
+    [Test]
     public async Task A_deleted_blob_is_gone()
     {
         var key = UploadKey();

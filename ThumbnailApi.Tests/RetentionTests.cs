@@ -171,6 +171,23 @@ public sealed class RetentionTests
         Assert.That(Directory.GetFiles(Thumbnails), Is.EqualTo(new[] { live }));
     }
 
+    [Test]
+    public void Scratch_files_left_by_a_killed_process_go_once_untouched_for_the_grace_period_and_files_in_use_stay()
+    {
+        var store = new SqliteTaskStore(_database, _clock, new TaskEvents());
+        var dead = Path.Combine(_files.Scratch, $"{new string('c', 32)}.download");
+        var live = Path.Combine(_files.Scratch, $"{new string('d', 32)}.upload");
+        File.WriteAllBytes(dead, [1]);
+        File.SetLastWriteTimeUtc(dead, _clock.GetUtcNow().UtcDateTime - RetentionSweep.OrphanGracePeriod - TimeSpan.FromSeconds(1));
+        File.WriteAllBytes(live, [1]);
+        File.SetLastWriteTimeUtc(live, _clock.GetUtcNow().UtcDateTime - RetentionSweep.OrphanGracePeriod + TimeSpan.FromMinutes(1));
+
+        var removed = new RetentionSweep(store, _files, new RetentionPolicy(Options(7)), _clock).DeleteStaleScratchFiles();
+
+        Assert.That(removed, Is.EqualTo(1));
+        Assert.That(Directory.GetFiles(_files.Scratch), Is.EqualTo(new[] { live }));
+    }
+
     private SweepResult Sweep(int retentionDays)
     {
         var options = Options(retentionDays);

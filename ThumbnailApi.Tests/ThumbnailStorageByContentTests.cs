@@ -53,7 +53,9 @@ public sealed class ThumbnailStorageByContentTests(string database, string blobs
     [TestCase(true)]
     public async Task Three_hundred_uploads_of_one_picture_at_1024_px_png_store_one_thumbnail_and_every_task_downloads_it(bool reuse)
     {
-        const int Uploads = 300;
+        // The issue's 300 on the default setup; 60 elsewhere, which still has 8 workers storing one key at
+        // once many times over, at a fifth of the time (with reuse off each task encodes a 1024 px PNG).
+        var uploads = (database, blobs) == ("sqlite", "local") ? 300 : 60;
         var counting = new CountingThumbnailer();
         var logs = new CapturingLoggerProvider();
         var service = await StartAsync(
@@ -61,8 +63,8 @@ public sealed class ThumbnailStorageByContentTests(string database, string blobs
             s => s.AddSingleton<IThumbnailer>(counting).AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(logs));
         var clock = Stopwatch.StartNew();
 
-        var ids = new string[Uploads];
-        await Parallel.ForAsync(0, Uploads, new ParallelOptions { MaxDegreeOfParallelism = 8 },
+        var ids = new string[uploads];
+        await Parallel.ForAsync(0, uploads, new ParallelOptions { MaxDegreeOfParallelism = 8 },
             async (i, _) => ids[i] = await service.Client.UploadAsync(TestImages.Path(SmallPicture), Large));
         var statuses = await service.WaitUntilAllFinishedAsync(ids, TimeSpan.FromMinutes(10));
         var processed = clock.Elapsed;
@@ -72,7 +74,7 @@ public sealed class ThumbnailStorageByContentTests(string database, string blobs
         Assert.That(statuses.Where(status => status.GetProperty("task_status").GetString() != "SUCCESS").Select(status => status.ToString()), Is.Empty, warnings);
         if (!reuse)
         {
-            Assert.That(counting.Calls, Is.EqualTo(Uploads), $"with reuse turned off every task decodes and stores its thumbnail itself, once. Warnings: {warnings}");
+            Assert.That(counting.Calls, Is.EqualTo(uploads), $"with reuse turned off every task decodes and stores its thumbnail itself, once. Warnings: {warnings}");
         }
 
         var stored = await service.ThumbnailBlobsAsync();
@@ -84,8 +86,8 @@ public sealed class ThumbnailStorageByContentTests(string database, string blobs
             Assert.That(await service.DownloadAsync(id), Is.EqualTo(expected), $"the thumbnail of {id}"));
 
         TestContext.Out.WriteLine(
-            $"{database}/{blobs}, reuse {(reuse ? "on" : "off")}: {Uploads} tasks ({counting.Calls} decoded) in {processed.TotalSeconds:F1} s; "
-            + $"stored {stored[0].Size:N0} bytes once, where a copy per task would be {stored[0].Size * Uploads:N0} bytes. Warnings: {(warnings.Length > 0 ? warnings : "none")}");
+            $"{database}/{blobs}, reuse {(reuse ? "on" : "off")}: {uploads} tasks ({counting.Calls} decoded) in {processed.TotalSeconds:F1} s; "
+            + $"stored {stored[0].Size:N0} bytes once, where a copy per task would be {stored[0].Size * uploads:N0} bytes. Warnings: {(warnings.Length > 0 ? warnings : "none")}");
     }
 
     [Test]
@@ -526,7 +528,7 @@ public sealed class ThumbnailStorageByContentTests(string database, string blobs
     {
         public async Task PutAsync(string key, Stream content, long length, CancellationToken cancellation = default)
         {
-            await gates.Puts.PassAsync(key);
+            await gates.Puts.PassAsync(key); // armed for a key, the first of the existence check and the put waits
             await inner.PutAsync(key, content, length, cancellation);
         }
 
@@ -534,6 +536,13 @@ public sealed class ThumbnailStorageByContentTests(string database, string blobs
         {
             await gates.Deletes.PassAsync(key);
             await inner.DeleteAsync(key, cancellation);
+        }
+
+        /// <summary>A worker looks whether the blob is there just before it would store it: the gate for "about to store".</summary>
+        public async Task<long?> LengthAsync(string key, CancellationToken cancellation = default)
+        {
+            await gates.Puts.PassAsync(key);
+            return await inner.LengthAsync(key, cancellation);
         }
 
         public Task<BlobContent?> OpenReadAsync(string key, CancellationToken cancellation = default) => inner.OpenReadAsync(key, cancellation);

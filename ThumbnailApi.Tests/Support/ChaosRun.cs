@@ -367,7 +367,13 @@ public static class ChaosRun
             var image = status.GetProperty("image");
             var served = response.Headers.ETag?.Tag;
             var computed = $"\"{Convert.ToHexStringLower(SHA256.HashData(bytes).AsSpan(0, 16))}\"";
-            using var bitmap = SKBitmap.Decode(bytes);
+            if (response.StatusCode != HttpStatusCode.OK)
+            {
+                return $"download answered {(int)response.StatusCode}: {System.Text.Encoding.UTF8.GetString(bytes.AsSpan(0, Math.Min(bytes.Length, 300)))}";
+            }
+
+            using var codec = SKCodec.Create(new MemoryStream(bytes)); // null for bytes that are no image (SKBitmap.Decode would throw)
+            using var bitmap = codec is null ? null : SKBitmap.Decode(codec);
             return response.StatusCode != HttpStatusCode.OK ? $"download answered {(int)response.StatusCode}"
                 : row is null ? "no row"
                 : served != row.ThumbnailEtag ? $"ETag {served} but the row says {row.ThumbnailEtag}"
