@@ -13,6 +13,7 @@ public static class HeaderProbe
         var bytes = EncodedInput.From(input);
         try
         {
+            bytes = GifCodeSize.Normalise(bytes);
             return Open(bytes, limits, cancellation);
         }
         catch
@@ -31,10 +32,15 @@ public static class HeaderProbe
             using var stream = bytes.OpenStream();
             if (JpegFrame.UnsupportedVariant(stream) is { } variant)
             {
-                throw new ImageRejectedException(Rejection.UnsupportedFormat, $"This {variant} is not supported: only 8-bit JPEGs are.");
+                throw new ImageRejectedException(Rejection.UnsupportedFormat, $"This is a {variant}, which is not supported: only 8-bit JPEGs are. Re-save it as an ordinary 8-bit JPEG or as PNG.");
             }
 
             EnforceScanLimit(stream, limits);
+        }
+
+        if (format == ImageFormat.Bmp)
+        {
+            BmpRunLength.EnsureRowsKeepToTheirWidth(bytes.Head((int)bytes.Length));
         }
 
         SourceImage image = format == ImageFormat.Tiff

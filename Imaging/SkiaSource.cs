@@ -88,9 +88,10 @@ internal sealed class SkiaSource : SourceImage
         if (codec is null)
         {
             cancellation.ThrowIfCancellationRequested();
-            throw result == SKCodecResult.Unimplemented
-                ? new ImageRejectedException(Rejection.UnsupportedFormat, $"This {format.MimeType()} variant is not supported.")
-                : ImageRejectedException.Corrupt($"the {format.MimeType()} header cannot be read");
+            var variant = format == ImageFormat.Bmp ? BmpVariant.Unsupported(input.Head(64)) : null;
+            throw variant is not null || result == SKCodecResult.Unimplemented
+                ? UnsupportedVariant(format, variant)
+                : ImageRejectedException.Corrupt($"the {format.CommonName()} header cannot be read");
         }
 
         var info = codec.Info;
@@ -109,6 +110,11 @@ internal sealed class SkiaSource : SourceImage
                 codec.EncodedOrigin == SKEncodedOrigin.TopLeft ? exifOrigin ?? SKEncodedOrigin.TopLeft : codec.EncodedOrigin),
         };
     }
+
+    private static ImageRejectedException UnsupportedVariant(ImageFormat format, string? variant) =>
+        new(Rejection.UnsupportedFormat, variant is null
+            ? $"This {format.CommonName()} file is of a kind that cannot be read here; re-save it as PNG or JPEG."
+            : $"This is {variant}, which cannot be read here; re-save it as PNG or JPEG.");
 
     /// <summary>libjpeg's buffers for one row of MCUs (up to 16 rows of every component, before and after upsampling).</summary>
     private static long JpegRowBytes(int width) => 16L * 4 * 4 * width;
@@ -224,7 +230,7 @@ internal sealed class SkiaSource : SourceImage
             {
                 var result = _codec.GetPixels(info, bitmap.GetPixels());
                 cancellation.ThrowIfCancellationRequested();
-                ThrowIfFailed(result);
+                ThrowIfFailed(result, Header.Format);
             }
 
             return bitmap;
@@ -276,7 +282,7 @@ internal sealed class SkiaSource : SourceImage
             }
         }
 
-        ThrowIfFailed(result);
+        ThrowIfFailed(result, Header.Format);
         return true;
     }
 
@@ -332,7 +338,7 @@ internal sealed class SkiaSource : SourceImage
         }
     }
 
-    private static void ThrowIfFailed(SKCodecResult result)
+    private static void ThrowIfFailed(SKCodecResult result, ImageFormat format)
     {
         switch (result)
         {
@@ -341,7 +347,7 @@ internal sealed class SkiaSource : SourceImage
             case SKCodecResult.IncompleteInput:
                 throw ImageRejectedException.Corrupt("the file ends before the picture does");
             case SKCodecResult.Unimplemented:
-                throw new ImageRejectedException(Rejection.UnsupportedFormat, "This image variant cannot be decoded.");
+                throw UnsupportedVariant(format, null);
             default:
                 throw ImageRejectedException.Corrupt($"decoder result: {result}");
         }

@@ -1,0 +1,99 @@
+namespace ThumbnailApi.Imaging;
+
+/// <summary>
+/// A GIF frame's LZW data starts with its minimum code size, which the GIF specification puts at
+/// 2–8. Some encoders write 1 (two-colour pictures) or 9–11; Pillow, libvips (libnsgif) and Firefox
+/// display those files, but Skia refuses them as damaged ("ErrorInInput"). For such a file the first
+/// frame is decoded here, by the rules Pillow follows, and written again with code size 8, so that
+/// Skia reads it as any other GIF (composition on the screen, transparency, interlacing). Only the
+/// first frame becomes the thumbnail, so the frames after it are left out.
+/// </summary>
+internal static class GifCodeSize
+{
+    /// <summary>Largest frame rewritten: the rewritten file takes about 1.1 bytes a pixel.</summary>
+    private const long MaxRewrittenPixels = 25_000_000;
+
+    /// <summary>
+    /// <paramref name="input"/> itself, or — for a GIF whose first frame has a code size Skia does not
+    /// read and whose data decodes whole — a rewritten copy (<paramref name="input"/> is then disposed).
+    /// A frame whose data breaks off or cannot be decoded is left as it is: Skia reports it as damaged.
+    /// </summary>
+    public static EncodedInput Normalise(EncodedInput input)
+    {
+        if (input.Length > int.MaxValue || FormatSniffer.Sniff(input.Head(FormatSniffer.BytesNeeded)) != ImageFormat.Gif)
+        {
+            return input;
+        }
+
+        var gif = input.Head((int)input.Length);
+        if (FirstFrame(gif) is not { } frame || frame.CodeSize is >= 2 and <= 8 or < 1 or > GifLzw.MaxCodeSize
+            || (long)frame.Width * frame.Height is 0 or > MaxRewrittenPixels)
+        {
+            return input;
+        }
+
+        var pixels = new byte[frame.Width * frame.Height];
+        if (!GifLzw.Decode(gif[(frame.CodeSizeAt + 1)..], frame.CodeSize, pixels))
+        {
+            return input;
+        }
+
+        using var rewritten = new MemoryStream(frame.CodeSizeAt + pixels.Length * 9 / 8 + pixels.Length / 200 + 64);
+        rewritten.Write(gif[..frame.CodeSizeAt]);
+        GifLzw.EncodeLiterals(pixels, rewritten);
+        rewritten.WriteByte(Trailer);
+        rewritten.Position = 0;
+        var result = EncodedInput.From(rewritten);
+        input.Dispose();
+        return result;
+    }
+
+    private const byte ExtensionIntroducer = 0x21;
+    private const byte ImageSeparator = 0x2C;
+    private const byte Trailer = 0x3B;
+
+    /// <summary>Where the first image descriptor's LZW code size byte is, its value and the frame's size; null when there is no frame.</summary>
+    private static Frame? FirstFrame(ReadOnlySpan<byte> gif)
+    {
+        const int ScreenDescriptorEnd = 13;
+        if (gif.Length < ScreenDescriptorEnd)
+        {
+            return null;
+        }
+
+        var at = ScreenDescriptorEnd + ColourTableBytes(gif[10]);
+        while (at < gif.Length)
+        {
+            switch (gif[at])
+            {
+                case ExtensionIntroducer:
+                    at = AfterSubBlocks(gif, at + 2);
+                    break;
+                case ImageSeparator when at + 10 < gif.Length:
+                    var codeSizeAt = at + 10 + ColourTableBytes(gif[at + 9]);
+                    return codeSizeAt < gif.Length
+                        ? new Frame(codeSizeAt, gif[codeSizeAt], gif[at + 5] | (gif[at + 6] << 8), gif[at + 7] | (gif[at + 8] << 8))
+                        : null;
+                default:
+                    return null;
+            }
+        }
+
+        return null;
+    }
+
+    private static int ColourTableBytes(byte flags) => (flags & 0x80) != 0 ? 3 << ((flags & 7) + 1) : 0;
+
+    /// <summary>The position after the sub-blocks starting at <paramref name="at"/> and their zero-length terminator.</summary>
+    private static int AfterSubBlocks(ReadOnlySpan<byte> gif, int at)
+    {
+        while (at < gif.Length && gif[at] != 0)
+        {
+            at += gif[at] + 1;
+        }
+
+        return at + 1;
+    }
+
+    private readonly record struct Frame(int CodeSizeAt, int CodeSize, int Width, int Height);
+}
