@@ -72,6 +72,9 @@ internal sealed record TiffLayout
     /// </summary>
     public required bool ExtraSampleIsNotAlpha { get; init; }
 
+    /// <summary>True when the blocks are JPEG streams Skia decodes (<see cref="TiffJpegBlock"/>), not LibJpeg.Net.</summary>
+    public required bool JpegBlocksBySkia { get; init; }
+
     /// <summary>Decoding one block of every plane: its samples and its RGBA pixels.</summary>
     private long BlockWorkBytes => Planes * BlockBytes + 4L * BlockWidth * BlockHeight;
 
@@ -150,6 +153,7 @@ internal sealed record TiffLayout
             RowByRow = !tiled && compression != Compression.OJPEG && (photometric != Photometric.YCBCR || compression == Compression.JPEG),
             Parallel = compression is Compression.LZW or Compression.ADOBE_DEFLATE or Compression.DEFLATE or Compression.PACKBITS,
             ExtraSampleIsNotAlpha = FirstExtraSampleIsUnspecified(tiff),
+            JpegBlocksBySkia = TiffJpegBlock.Handles(tiff, planes),
         };
         layout.RefuseBlocksTooBigToRead();
         return layout;

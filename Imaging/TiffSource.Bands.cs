@@ -98,12 +98,14 @@ internal sealed partial class TiffSource
         private readonly byte[] _block;
         private readonly int[] _band;
         private readonly int _planeBytes;
+        private readonly TiffJpegBlock? _jpeg;
 
         public BlockReader(Tiff tiff, TiffLayout layout)
         {
             Tiff = tiff;
             _layout = layout;
             _image = Guard(() => Converter(tiff));
+            _jpeg = layout.JpegBlocksBySkia ? Guard(() => new TiffJpegBlock(tiff, layout)) : null;
             _planeBytes = (int)layout.BlockBytes;
             _block = new byte[(long)_planeBytes * layout.Planes];
             _band = new int[(long)layout.Width * layout.BlockHeight];
@@ -117,6 +119,12 @@ internal sealed partial class TiffSource
             QuietErrorHandler.TakeLastError(); // errors are recorded per thread
             var top = band * _layout.BlockHeight;
             var rows = Math.Min(_layout.BlockHeight, _layout.Height - top);
+            if (_jpeg is not null)
+            {
+                ReadJpegBand(_jpeg, top, rows, cancellation);
+                return true;
+            }
+
             if (!_layout.Tiled)
             {
                 for (var plane = 0; plane < _layout.Planes; plane++)
@@ -153,6 +161,23 @@ internal sealed partial class TiffSource
         }
 
         public void FeedRows(BoxShrinker sink, int top, int rows) => TiffSource.FeedRows(_band, _layout, sink, top, rows);
+
+        /// <summary>The band's JPEG strip, or its row of JPEG tiles, decoded by Skia.</summary>
+        private void ReadJpegBand(TiffJpegBlock jpeg, int top, int rows, CancellationToken cancellation)
+        {
+            if (!_layout.Tiled)
+            {
+                jpeg.DecodeInto(Tiff, Tiff.ComputeStrip(top, 0), tiled: false, _band, _layout.Width, 0, _layout.Width, rows);
+                return;
+            }
+
+            for (var left = 0; left < _layout.Width; left += _layout.BlockWidth)
+            {
+                cancellation.ThrowIfCancellationRequested();
+                var columns = Math.Min(_layout.BlockWidth, _layout.Width - left);
+                jpeg.DecodeInto(Tiff, Tiff.ComputeTile(left, top, 0, 0), tiled: true, _band, _layout.Width, left, columns, rows);
+            }
+        }
     }
 
     /// <summary>

@@ -2141,6 +2141,23 @@ def make_irregular(S):
     register("tiff/tiled-jpeg-ycbcr-1x1.tif", "own TIFF writer: 64x64 tiles (edge tiles padded), Compression 7, Photometric "
              "YCbCr, YCbCrSubsampling 1,1; every tile a whole PIL JFIF stream q90 4:4:4 (no JPEGTables)",
              CARD_EXPECT + " (JPEG: tolerance ~12)", tolerance=12, **CARD_QUADS)
+    # tiled JPEG tiles that LibJpeg.Net cannot read right: progressive with restart markers, arithmetic coding
+    for name, opts, how in [("tiled-jpeg-progressive-restart.tif", ["-progressive", "-restart", "1", "-sample", "2x2"],
+                             "progressive with a restart marker after every MCU row, 2x2 subsampling"),
+                            ("tiled-jpeg-arithmetic.tif", ["-arithmetic", "-sample", "1x1"], "arithmetic-coded, 1x1 subsampling")]:
+        tiles = []
+        for ty in range(0, CARD_H, 64):
+            for tx in range(0, CARD_W, 64):
+                tile = Image.new("RGB", (64, 64))
+                tile.paste(card.crop((tx, ty, min(tx + 64, CARD_W), min(ty + 64, CARD_H))), (0, 0))
+                tiles.append(run(T["cjpeg"], "-quality", "90", *opts, _ppm(tile, "tile.ppm")))
+        sub = [1, 1] if "1x1" in how else [2, 2]
+        tags = {258: ("SHORT", [8, 8, 8]), 259: ("SHORT", [7]), 262: ("SHORT", [6]), 277: ("SHORT", [3]),
+                284: ("SHORT", [1]), 530: ("SHORT", sub)}
+        write_bytes("tiff/" + name, tiff_bytes(CARD_W, CARD_H, tiles, tags, tiles=(64, 64)))
+        register("tiff/" + name, f"own TIFF writer: 64x64 YCbCr JPEG tiles, each a whole cjpeg -quality 90 "
+                 f"{' '.join(opts)} stream ({how})", CARD_EXPECT + " (JPEG: tolerance ~12)", tolerance=12,
+                 verify=[("vips", True), ("magick", False), ("pil", False)], **CARD_QUADS)
     # tiled-rgb16-deflate.tif: one 256x256 tile bigger than the 160x120 picture (as Pixelmator writes)
     run(T["tiffcp"], "-t", "-w", "256", "-l", "256", "-c", "zip", out("tiff/rgb16.tif"), out("tiff/tiled-rgb16-deflate.tif"))
     register("tiff/tiled-rgb16-deflate.tif", "tiffcp -t -w 256 -l 256 -c zip of rgb16.tif: 16-bit RGB, Deflate, one tile "
