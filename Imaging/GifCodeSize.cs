@@ -6,7 +6,8 @@ namespace ThumbnailApi.Imaging;
 /// display those files, but Skia refuses them as damaged ("ErrorInInput"). For such a file the first
 /// frame is decoded here, by the rules Pillow follows, and written again with code size 8, so that
 /// Skia reads it as any other GIF (composition on the screen, transparency, interlacing). Only the
-/// first frame becomes the thumbnail, so the frames after it are left out.
+/// first frame becomes the thumbnail, so the frames after it are left out. The same rewrite is the
+/// fallback for any other GIF Skia refuses whose first frame still decodes whole by Pillow's rules.
 /// </summary>
 internal static class GifCodeSize
 {
@@ -20,22 +21,40 @@ internal static class GifCodeSize
     /// </summary>
     public static EncodedInput Normalise(EncodedInput input)
     {
-        if (input.Length > int.MaxValue || FormatSniffer.Sniff(input.Head(FormatSniffer.BytesNeeded)) != ImageFormat.Gif)
+        if (FirstFrameOf(input) is not { CodeSize: < 2 or > 8 } frame || Rewrite(input, frame, MaxRewrittenPixels) is not { } rewritten)
         {
             return input;
+        }
+
+        input.Dispose();
+        return rewritten;
+    }
+
+    /// <summary>
+    /// A copy of the GIF in <paramref name="input"/> with its first frame decoded by Pillow's rules and
+    /// written again with code size 8, for a file Skia refused although that frame decodes whole; null
+    /// when it does not, or when the frame has more than <paramref name="maxPixels"/> pixels.
+    /// </summary>
+    public static EncodedInput? RewriteFirstFrame(EncodedInput input, long maxPixels) =>
+        FirstFrameOf(input) is { } frame ? Rewrite(input, frame, maxPixels) : null;
+
+    private static Frame? FirstFrameOf(EncodedInput input) =>
+        input.Length <= int.MaxValue && FormatSniffer.Sniff(input.Head(FormatSniffer.BytesNeeded)) == ImageFormat.Gif
+            ? FirstFrame(input.Head((int)input.Length))
+            : null;
+
+    private static EncodedInput? Rewrite(EncodedInput input, Frame frame, long maxPixels)
+    {
+        if (frame.CodeSize is < 1 or > GifLzw.MaxCodeSize || (long)frame.Width * frame.Height is 0 || (long)frame.Width * frame.Height > maxPixels)
+        {
+            return null;
         }
 
         var gif = input.Head((int)input.Length);
-        if (FirstFrame(gif) is not { } frame || frame.CodeSize is >= 2 and <= 8 or < 1 or > GifLzw.MaxCodeSize
-            || (long)frame.Width * frame.Height is 0 or > MaxRewrittenPixels)
-        {
-            return input;
-        }
-
         var pixels = new byte[frame.Width * frame.Height];
         if (!GifLzw.Decode(gif[(frame.CodeSizeAt + 1)..], frame.CodeSize, pixels))
         {
-            return input;
+            return null;
         }
 
         using var rewritten = new MemoryStream(frame.CodeSizeAt + pixels.Length * 9 / 8 + pixels.Length / 200 + 64);
@@ -43,9 +62,7 @@ internal static class GifCodeSize
         GifLzw.EncodeLiterals(pixels, rewritten);
         rewritten.WriteByte(Trailer);
         rewritten.Position = 0;
-        var result = EncodedInput.From(rewritten);
-        input.Dispose();
-        return result;
+        return EncodedInput.From(rewritten);
     }
 
     private const byte ExtensionIntroducer = 0x21;

@@ -132,9 +132,44 @@ internal sealed class SkiaSource : SourceImage
         return _decoderBytes + output + ShrunkBytes(size.Width, size.Height, plan);
     }
 
+    /// <summary>
+    /// Largest GIF frame decoded again after Skia refused it (<see cref="GifCodeSize.RewriteFirstFrame"/>):
+    /// the rewrite takes about 2 bytes a pixel beyond the estimate, which the fixed allowance covers.
+    /// </summary>
+    private const long MaxGifRetryPixels = 4_000_000;
+
+    /// <summary>False for a GIF that is itself a rewrite, so a refusal is final.</summary>
+    private bool _mayRewriteGif = true;
+
     public override ScaledBitmap DecodeShrunk(int minWidth, int minHeight, CancellationToken cancellation)
     {
-        var picture = Decode(minWidth, minHeight, cancellation);
+        ScaledBitmap picture;
+        try
+        {
+            picture = Decode(minWidth, minHeight, cancellation);
+        }
+        catch (ImageRejectedException rejected) when (rejected.Reason == Rejection.CorruptImage && Header.Format == ImageFormat.Gif
+                                                      && _mayRewriteGif && GifCodeSize.RewriteFirstFrame(Input, MaxGifRetryPixels) is { } rewritten)
+        {
+            // Skia's GIF decoder is stricter than Pillow's and the browsers' about LZW data: decode what
+            // Pillow's rules decode whole, written again in the plainest form.
+            SkiaSource again;
+            try
+            {
+                again = Open(rewritten, ImageFormat.Gif, cancellation);
+            }
+            catch
+            {
+                rewritten.Dispose();
+                throw;
+            }
+
+            using (again)
+            {
+                again._mayRewriteGif = false;
+                return again.DecodeShrunk(minWidth, minHeight, cancellation);
+            }
+        }
 
         // One rule for damaged data in every decoder: a file cut short is corrupt. Skia reports that
         // itself, except for a progressive JPEG, which libjpeg fills in from the scans it has. Checked

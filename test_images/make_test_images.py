@@ -2195,6 +2195,14 @@ def make_irregular(S):
     register("gif/lzw-code-size-9.gif", "own GIF writer: photo.gif's palette and pixels, LZW minimum code size 9 (one "
              "more than 8-bit indices need; standard LZW coding otherwise)", "decoded pixels identical to photo.gif",
              kind="decode", same_pixels_as="photo.gif", display=(320, 240))
+    # lzw-no-terminator.gif: every pixel is in the LZW data, but the data's last sub-block is not closed by
+    # the empty sub-block (the trailer follows straight away); Skia reads past it and calls the file cut short
+    data = gif_lzw([i for r in quadrant_rows(CARD_W, CARD_H, [0, 1, 2, 3]) for i in r], 2)
+    write_bytes("gif/lzw-no-terminator.gif", gif_file(CARD_W, CARD_H, [RED, GREEN, BLUE, YELLOW], data[:-1]))
+    register("gif/lzw-no-terminator.gif", "own GIF writer: 4-colour quadrants, standard LZW (code size 2) with its end "
+             "code, but without the empty sub-block that closes the image data; the trailer follows the data",
+             Q_EXPECT + " (the picture is complete; only the framing after it is missing)", kind="decode",
+             quadrants=dict(QUAD_COLOURS), display=(160, 120), verify=[("pil", True), ("magick", False), ("vips", False)])
     # RLE8 BMPs whose runs go past the end of a row
     pal = [RED, GREEN, BLUE, YELLOW]
     stored = quadrant_rows(CARD_W, CARD_H, [0, 1, 2, 3])[::-1]
