@@ -43,11 +43,13 @@ public static class Thumbnails
     }
 
     /// <summary>The rejection the pipeline answers <paramref name="bytes"/> with; fails when it makes a thumbnail instead.</summary>
-    public static ImageRejectedException RejectionOf(byte[] bytes, ThumbnailSpec? spec = null)
+    public static ImageRejectedException RejectionOf(byte[] bytes, ThumbnailSpec? spec = null, ImagingLimits? limits = null)
     {
         try
         {
-            var thumbnail = Encode(bytes, spec);
+            var thumbnail = limits is null
+                ? Encode(bytes, spec)
+                : new ThumbnailPipeline(limits).Create(new MemoryStream(bytes, writable: false), spec ?? ThumbnailSpec.Default);
             throw new AssertionException($"The bytes were expected to be refused but gave a {thumbnail.Width}×{thumbnail.Height} thumbnail.");
         }
         catch (ImageRejectedException rejected)
