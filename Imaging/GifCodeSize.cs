@@ -11,8 +11,12 @@ namespace ThumbnailApi.Imaging;
 /// </summary>
 internal static class GifCodeSize
 {
-    /// <summary>Largest frame rewritten: the rewritten file takes about 1.1 bytes a pixel.</summary>
-    private const long MaxRewrittenPixels = 25_000_000;
+    /// <summary>
+    /// Largest frame rewritten: the rewrite holds the frame's pixels and the new file, about 2.1 bytes a
+    /// pixel, outside the memory estimate; at 4 MP that stays within its fixed allowance. A bigger frame
+    /// with an odd code size is left to Skia, which refuses it as damaged.
+    /// </summary>
+    public const long MaxRewrittenPixels = 4_000_000;
 
     /// <summary>
     /// <paramref name="input"/> itself, or — for a GIF whose first frame has a code size Skia does not

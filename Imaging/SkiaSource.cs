@@ -132,12 +132,6 @@ internal sealed class SkiaSource : SourceImage
         return _decoderBytes + output + ShrunkBytes(size.Width, size.Height, plan);
     }
 
-    /// <summary>
-    /// Largest GIF frame decoded again after Skia refused it (<see cref="GifCodeSize.RewriteFirstFrame"/>):
-    /// the rewrite takes about 2 bytes a pixel beyond the estimate, which the fixed allowance covers.
-    /// </summary>
-    private const long MaxGifRetryPixels = 4_000_000;
-
     /// <summary>False for a GIF that is itself a rewrite, so a refusal is final.</summary>
     private bool _mayRewriteGif = true;
 
@@ -149,7 +143,7 @@ internal sealed class SkiaSource : SourceImage
             picture = Decode(minWidth, minHeight, cancellation);
         }
         catch (ImageRejectedException rejected) when (rejected.Reason == Rejection.CorruptImage && Header.Format == ImageFormat.Gif
-                                                      && _mayRewriteGif && GifCodeSize.RewriteFirstFrame(Input, MaxGifRetryPixels) is { } rewritten)
+                                                      && _mayRewriteGif && GifCodeSize.RewriteFirstFrame(Input, GifCodeSize.MaxRewrittenPixels) is { } rewritten)
         {
             // Skia's GIF decoder is stricter than Pillow's and the browsers' about LZW data: decode what
             // Pillow's rules decode whole, written again in the plainest form.
