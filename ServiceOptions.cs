@@ -36,7 +36,7 @@ public sealed class ServiceOptions
     [Range(1, 2L * 1024 * 1024 * 1024)]
     public long MaxUploadBytes { get; set; } = 50 * 1024 * 1024;
 
-    /// <summary>Largest accepted width × height (default 100 megapixels).</summary>
+    /// <summary>Most pixels decoded, from the header (default 100 megapixels; a JPEG counts at its DCT-scaled size, see ImagingLimits.MaxPixels).</summary>
     [Range(1, 1_000_000_000)]
     public long MaxPixels { get; set; } = 100_000_000;
 

@@ -18,6 +18,18 @@ public static class FormatSniffer
         _ => null,
     };
 
+    /// <summary>The name people know the format by, for messages.</summary>
+    public static string CommonName(this ImageFormat format) => format switch
+    {
+        ImageFormat.Png => "PNG",
+        ImageFormat.Jpeg => "JPEG",
+        ImageFormat.Gif => "GIF",
+        ImageFormat.Bmp => "BMP",
+        ImageFormat.Tiff => "TIFF",
+        ImageFormat.WebP => "WebP",
+        _ => throw new ArgumentOutOfRangeException(nameof(format)),
+    };
+
     /// <summary>The MIME type browsers know the format by.</summary>
     public static string MimeType(this ImageFormat format) => format switch
     {

@@ -13,6 +13,7 @@ public static class HeaderProbe
         var bytes = EncodedInput.From(input);
         try
         {
+            bytes = GifCodeSize.Normalise(bytes);
             return Open(bytes, limits, cancellation);
         }
         catch
@@ -31,10 +32,15 @@ public static class HeaderProbe
             using var stream = bytes.OpenStream();
             if (JpegFrame.UnsupportedVariant(stream) is { } variant)
             {
-                throw new ImageRejectedException(Rejection.UnsupportedFormat, $"This {variant} is not supported: only 8-bit JPEGs are.");
+                throw new ImageRejectedException(Rejection.UnsupportedFormat, $"This is a {variant}, which is not supported: only 8-bit JPEGs are. Re-save it as an ordinary 8-bit JPEG or as PNG.");
             }
 
             EnforceScanLimit(stream, limits);
+        }
+
+        if (format == ImageFormat.Bmp)
+        {
+            BmpRunLength.EnsureRowsKeepToTheirWidth(bytes.Head((int)bytes.Length));
         }
 
         SourceImage image = format == ImageFormat.Tiff
@@ -93,6 +99,21 @@ public static class HeaderProbe
         }
     }
 
+    /// <summary>A JPEG is counted at the size libjpeg decodes it at for a thumbnail (<see cref="JpegDecodedSize"/>).</summary>
+    private static void EnforceJpegPixelLimit(long width, long height, ImagingLimits limits)
+    {
+        var (decodedWidth, decodedHeight) = JpegDecodedSize.Of(width, height);
+        if (decodedWidth == width && decodedHeight == height)
+        {
+            EnforcePixelLimit(width, height, limits);
+        }
+        else if (decodedWidth * decodedHeight > limits.MaxPixels)
+        {
+            throw new ImageRejectedException(Rejection.ImageTooLarge,
+                $"The JPEG is {width}×{height} pixels; even decoded at reduced size it needs {decodedWidth}×{decodedHeight}, and at most {limits.MaxPixels:N0} pixels are accepted.");
+        }
+    }
+
     private static void EnforceLimits(ImageHeader header, ImagingLimits limits)
     {
         if (header.Width <= 0 || header.Height <= 0)
@@ -100,7 +121,14 @@ public static class HeaderProbe
             throw ImageRejectedException.Corrupt($"the header declares a {header.Width}×{header.Height} picture");
         }
 
-        EnforcePixelLimit(header.Width, header.Height, limits);
+        if (header.Format == ImageFormat.Jpeg)
+        {
+            EnforceJpegPixelLimit(header.Width, header.Height, limits);
+        }
+        else
+        {
+            EnforcePixelLimit(header.Width, header.Height, limits);
+        }
 
         if (header.Frames > limits.MaxFrames)
         {

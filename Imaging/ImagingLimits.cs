@@ -3,7 +3,10 @@ namespace ThumbnailApi.Imaging;
 /// <summary>Decompression-bomb guards, checked against the header before any pixel buffer exists.</summary>
 public sealed record ImagingLimits
 {
-    /// <summary>Largest width × height accepted (default 100 megapixels).</summary>
+    /// <summary>
+    /// Most pixels a decoder may produce (default 100 megapixels): width × height, but for a JPEG the
+    /// size libjpeg decodes it at after DCT scaling, counted at no less than half per side (<see cref="JpegDecodedSize"/>).
+    /// </summary>
     public long MaxPixels { get; init; } = 100_000_000;
 
     /// <summary>Most frames (GIF/WebP) or pages (TIFF) a file may declare.</summary>

@@ -88,9 +88,10 @@ internal sealed class SkiaSource : SourceImage
         if (codec is null)
         {
             cancellation.ThrowIfCancellationRequested();
-            throw result == SKCodecResult.Unimplemented
-                ? new ImageRejectedException(Rejection.UnsupportedFormat, $"This {format.MimeType()} variant is not supported.")
-                : ImageRejectedException.Corrupt($"the {format.MimeType()} header cannot be read");
+            var variant = format == ImageFormat.Bmp ? BmpVariant.Unsupported(input.Head(64)) : null;
+            throw variant is not null || result == SKCodecResult.Unimplemented
+                ? UnsupportedVariant(format, variant)
+                : ImageRejectedException.Corrupt($"the {format.CommonName()} header cannot be read");
         }
 
         var info = codec.Info;
@@ -110,6 +111,11 @@ internal sealed class SkiaSource : SourceImage
         };
     }
 
+    private static ImageRejectedException UnsupportedVariant(ImageFormat format, string? variant) =>
+        new(Rejection.UnsupportedFormat, variant is null
+            ? $"This {format.CommonName()} file is of a kind that cannot be read here; re-save it as PNG or JPEG."
+            : $"This is {variant}, which cannot be read here; re-save it as PNG or JPEG.");
+
     /// <summary>libjpeg's buffers for one row of MCUs (up to 16 rows of every component, before and after upsampling).</summary>
     private static long JpegRowBytes(int width) => 16L * 4 * 4 * width;
 
@@ -126,9 +132,38 @@ internal sealed class SkiaSource : SourceImage
         return _decoderBytes + output + ShrunkBytes(size.Width, size.Height, plan);
     }
 
+    /// <summary>False for a GIF that is itself a rewrite, so a refusal is final.</summary>
+    private bool _mayRewriteGif = true;
+
     public override ScaledBitmap DecodeShrunk(int minWidth, int minHeight, CancellationToken cancellation)
     {
-        var picture = Decode(minWidth, minHeight, cancellation);
+        ScaledBitmap picture;
+        try
+        {
+            picture = Decode(minWidth, minHeight, cancellation);
+        }
+        catch (ImageRejectedException rejected) when (rejected.Reason == Rejection.CorruptImage && Header.Format == ImageFormat.Gif
+                                                      && _mayRewriteGif && GifCodeSize.RewriteFirstFrame(Input, GifCodeSize.MaxRewrittenPixels) is { } rewritten)
+        {
+            // Skia's GIF decoder is stricter than Pillow's and the browsers' about LZW data: decode what
+            // Pillow's rules decode whole, written again in the plainest form.
+            SkiaSource again;
+            try
+            {
+                again = Open(rewritten, ImageFormat.Gif, cancellation);
+            }
+            catch
+            {
+                rewritten.Dispose();
+                throw;
+            }
+
+            using (again)
+            {
+                again._mayRewriteGif = false;
+                return again.DecodeShrunk(minWidth, minHeight, cancellation);
+            }
+        }
 
         // One rule for damaged data in every decoder: a file cut short is corrupt. Skia reports that
         // itself, except for a progressive JPEG, which libjpeg fills in from the scans it has. Checked
@@ -224,7 +259,7 @@ internal sealed class SkiaSource : SourceImage
             {
                 var result = _codec.GetPixels(info, bitmap.GetPixels());
                 cancellation.ThrowIfCancellationRequested();
-                ThrowIfFailed(result);
+                ThrowIfFailed(result, Header.Format);
             }
 
             return bitmap;
@@ -276,7 +311,7 @@ internal sealed class SkiaSource : SourceImage
             }
         }
 
-        ThrowIfFailed(result);
+        ThrowIfFailed(result, Header.Format);
         return true;
     }
 
@@ -332,7 +367,7 @@ internal sealed class SkiaSource : SourceImage
         }
     }
 
-    private static void ThrowIfFailed(SKCodecResult result)
+    private static void ThrowIfFailed(SKCodecResult result, ImageFormat format)
     {
         switch (result)
         {
@@ -341,7 +376,7 @@ internal sealed class SkiaSource : SourceImage
             case SKCodecResult.IncompleteInput:
                 throw ImageRejectedException.Corrupt("the file ends before the picture does");
             case SKCodecResult.Unimplemented:
-                throw new ImageRejectedException(Rejection.UnsupportedFormat, "This image variant cannot be decoded.");
+                throw UnsupportedVariant(format, null);
             default:
                 throw ImageRejectedException.Corrupt($"decoder result: {result}");
         }

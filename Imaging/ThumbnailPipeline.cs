@@ -11,7 +11,7 @@ public sealed class ThumbnailPipeline(ImagingLimits limits) : IThumbnailer
     /// Raise it when a change makes different thumbnails from the same bytes and options: thumbnails
     /// made by an earlier revision are then no longer reused for identical uploads.
     /// </summary>
-    public const int Revision = 1;
+    public const int Revision = 2;
 
     static ThumbnailPipeline() => NativeHeap.ReturnLargeBlocksPromptly();
 

@@ -28,6 +28,7 @@ internal static class TiffHeader
     private const ushort ImageLength = 257;
     private const ushort BitsPerSample = 258;
     private const ushort SamplesPerPixel = 277;
+    private const ushort SampleFormat = 339;
 
     /// <summary>Reads the first directory and counts the pages; rewinds the stream.</summary>
     /// <exception cref="ImageRejectedException">A limit is passed or an entry points past the end of the file.</exception>
@@ -51,13 +52,12 @@ internal static class TiffHeader
             if (page.SamplesPerPixel > MaxSamplesPerPixel)
             {
                 throw new ImageRejectedException(Rejection.UnsupportedFormat,
-                    $"This TIFF has {page.SamplesPerPixel} samples per pixel; at most {MaxSamplesPerPixel} are supported (colour channels plus alpha or other extra samples).");
+                    $"This TIFF has {page.SamplesPerPixel} samples per pixel; at most {MaxSamplesPerPixel} are supported (colour channels plus alpha or other extra samples). Save it with its colour channels and at most one alpha channel, or as PNG or JPEG.");
             }
 
             if (page.BitsPerSample is not (1 or 2 or 4 or 8 or 16))
             {
-                throw new ImageRejectedException(Rejection.UnsupportedFormat,
-                    $"This TIFF has {page.BitsPerSample} bits per sample; only 1, 2, 4, 8 and 16 are supported. Save it with 8 or 16 bits per sample.");
+                throw TiffVariant.UnsupportedSamples(page.BitsPerSample, (int)page.SampleFormat);
             }
 
             var pages = CountPages(file, first, Math.Max(1, page.Width * page.Height), limits);
@@ -69,9 +69,9 @@ internal static class TiffHeader
         }
     }
 
-    private static (long Width, long Height, long SamplesPerPixel, long BitsPerSample) ReadDirectory(TiffFile file, long offset)
+    private static (long Width, long Height, long SamplesPerPixel, long BitsPerSample, long SampleFormat) ReadDirectory(TiffFile file, long offset)
     {
-        long width = 0, height = 0, samples = 1, bits = 1;
+        long width = 0, height = 0, samples = 1, bits = 1, format = 1;
         foreach (var entry in file.Entries(offset))
         {
             EnsureDataInFile(entry, file);
@@ -89,10 +89,13 @@ internal static class TiffHeader
                 case BitsPerSample:
                     bits = entry.FirstValue(file);
                     break;
+                case SampleFormat:
+                    format = entry.FirstValue(file);
+                    break;
             }
         }
 
-        return (width, height, samples, bits);
+        return (width, height, samples, bits, format);
     }
 
     /// <summary>

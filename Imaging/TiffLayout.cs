@@ -65,6 +65,16 @@ internal sealed record TiffLayout
     /// </summary>
     public required long JpegCoefficientBytes { get; init; }
 
+    /// <summary>
+    /// True when the sample after the colour channels is marked as unspecified data (ExtraSamples = 0):
+    /// libtiff's RGBA interface takes it for associated alpha, but it is not transparency (Pillow reads
+    /// such a file as RGBX), so the picture is made opaque.
+    /// </summary>
+    public required bool ExtraSampleIsNotAlpha { get; init; }
+
+    /// <summary>True when the blocks are JPEG streams Skia decodes (<see cref="TiffJpegBlock"/>), not LibJpeg.Net.</summary>
+    public required bool JpegBlocksBySkia { get; init; }
+
     /// <summary>Decoding one block of every plane: its samples and its RGBA pixels.</summary>
     private long BlockWorkBytes => Planes * BlockBytes + 4L * BlockWidth * BlockHeight;
 
@@ -142,10 +152,17 @@ internal sealed record TiffLayout
             // and old-style JPEG decodes whole strips: both are read a whole strip at a time.
             RowByRow = !tiled && compression != Compression.OJPEG && (photometric != Photometric.YCBCR || compression == Compression.JPEG),
             Parallel = compression is Compression.LZW or Compression.ADOBE_DEFLATE or Compression.DEFLATE or Compression.PACKBITS,
+            ExtraSampleIsNotAlpha = FirstExtraSampleIsUnspecified(tiff),
+            JpegBlocksBySkia = TiffJpegBlock.Handles(tiff, planes),
         };
         layout.RefuseBlocksTooBigToRead();
         return layout;
     }
+
+    private static bool FirstExtraSampleIsUnspecified(Tiff tiff) =>
+        tiff.GetField(TiffTag.EXTRASAMPLES) is [var count, var kinds, ..]
+        && count.ToInt() > 0
+        && kinds.ToShortArray() is [(short)ExtraSample.UNSPECIFIED, ..];
 
     /// <summary>The largest whole-block coefficient buffer among the blocks that hold a progressive JPEG (their SOF says so).</summary>
     private static unsafe long ProgressiveJpegBytes(Tiff tiff, int blocks, EncodedInput input)

@@ -46,7 +46,7 @@ internal sealed partial class TiffSource
     {
         QuietErrorHandler.TakeLastError();
         var image = TiffRgbaImage.Create(tiff, stopOnError: true, out var why)
-                    ?? throw new ImageRejectedException(Rejection.UnsupportedFormat, $"This TIFF variant is not supported ({why?.TrimEnd('.')}).");
+                    ?? throw TiffVariant.Unconvertible(tiff, why);
         image.ReqOrientation = Orientation.TOPLEFT;
         return image;
     }
@@ -66,11 +66,27 @@ internal sealed partial class TiffSource
         }
     }
 
-    private static void FeedRows(int[] raster, int width, BoxShrinker sink, int top, int rows)
+    private static void FeedRows(int[] raster, TiffLayout layout, BoxShrinker sink, int top, int rows)
     {
+        var width = layout.Width;
+        if (layout.ExtraSampleIsNotAlpha)
+        {
+            MakeOpaque(raster.AsSpan(0, rows * width));
+        }
+
         for (var i = 0; i < rows; i++)
         {
             sink.AddRow(top + i, MemoryMarshal.AsBytes(raster.AsSpan(i * width, width)));
+        }
+    }
+
+    /// <summary>Sets every pixel's alpha (the top byte of libtiff's packed ABGR) to opaque.</summary>
+    private static void MakeOpaque(Span<int> pixels)
+    {
+        const int OpaqueAlpha = unchecked((int)0xFF000000);
+        foreach (ref var pixel in pixels)
+        {
+            pixel |= OpaqueAlpha;
         }
     }
 
@@ -82,12 +98,14 @@ internal sealed partial class TiffSource
         private readonly byte[] _block;
         private readonly int[] _band;
         private readonly int _planeBytes;
+        private readonly TiffJpegBlock? _jpeg;
 
         public BlockReader(Tiff tiff, TiffLayout layout)
         {
             Tiff = tiff;
             _layout = layout;
             _image = Guard(() => Converter(tiff));
+            _jpeg = layout.JpegBlocksBySkia ? Guard(() => new TiffJpegBlock(tiff, layout)) : null;
             _planeBytes = (int)layout.BlockBytes;
             _block = new byte[(long)_planeBytes * layout.Planes];
             _band = new int[(long)layout.Width * layout.BlockHeight];
@@ -101,6 +119,12 @@ internal sealed partial class TiffSource
             QuietErrorHandler.TakeLastError(); // errors are recorded per thread
             var top = band * _layout.BlockHeight;
             var rows = Math.Min(_layout.BlockHeight, _layout.Height - top);
+            if (_jpeg is not null)
+            {
+                ReadJpegBand(_jpeg, top, rows, cancellation);
+                return true;
+            }
+
             if (!_layout.Tiled)
             {
                 for (var plane = 0; plane < _layout.Planes; plane++)
@@ -108,7 +132,7 @@ internal sealed partial class TiffSource
                     var strip = Tiff.ComputeStrip(top, (short)plane);
                     if (Tiff.ReadEncodedStrip(strip, _block, plane * _planeBytes, _planeBytes) < 0 || QuietErrorHandler.HasError)
                     {
-                        throw ReadFailure();
+                        throw ReadFailure(Tiff);
                     }
                 }
 
@@ -124,7 +148,7 @@ internal sealed partial class TiffSource
                 {
                     if (Tiff.ReadTile(_block, plane * _planeBytes, left, top, 0, (short)plane) < 0 || QuietErrorHandler.HasError)
                     {
-                        throw ReadFailure();
+                        throw ReadFailure(Tiff);
                     }
                 }
 
@@ -136,7 +160,24 @@ internal sealed partial class TiffSource
             return true;
         }
 
-        public void FeedRows(BoxShrinker sink, int top, int rows) => TiffSource.FeedRows(_band, _layout.Width, sink, top, rows);
+        public void FeedRows(BoxShrinker sink, int top, int rows) => TiffSource.FeedRows(_band, _layout, sink, top, rows);
+
+        /// <summary>The band's JPEG strip, or its row of JPEG tiles, decoded by Skia.</summary>
+        private void ReadJpegBand(TiffJpegBlock jpeg, int top, int rows, CancellationToken cancellation)
+        {
+            if (!_layout.Tiled)
+            {
+                jpeg.DecodeInto(Tiff, Tiff.ComputeStrip(top, 0), tiled: false, _band, _layout.Width, 0, _layout.Width, rows);
+                return;
+            }
+
+            for (var left = 0; left < _layout.Width; left += _layout.BlockWidth)
+            {
+                cancellation.ThrowIfCancellationRequested();
+                var columns = Math.Min(_layout.BlockWidth, _layout.Width - left);
+                jpeg.DecodeInto(Tiff, Tiff.ComputeTile(left, top, 0, 0), tiled: true, _band, _layout.Width, left, columns, rows);
+            }
+        }
     }
 
     /// <summary>
@@ -174,7 +215,7 @@ internal sealed partial class TiffSource
                 {
                     if (!_planes[plane].ReadScanline(_samples, plane * _planeBytes + i * _scanline, top + i, (short)plane) || QuietErrorHandler.HasError)
                     {
-                        throw ReadFailure();
+                        throw ReadFailure(_planes[plane]);
                     }
                 }
             }
@@ -182,6 +223,6 @@ internal sealed partial class TiffSource
             Put(_image, _rows, 0, 0, 0, top, _layout.Width, count, _samples, _planeBytes, _planes.Count, 0);
         }
 
-        public void FeedRows(BoxShrinker sink, int top, int rows) => TiffSource.FeedRows(_rows, _layout.Width, sink, top, rows);
+        public void FeedRows(BoxShrinker sink, int top, int rows) => TiffSource.FeedRows(_rows, _layout, sink, top, rows);
     }
 }

@@ -62,15 +62,15 @@ internal sealed partial class TiffSource : SourceImage
         var compression = (Compression)(tiff.GetField(TiffTag.COMPRESSION)?[0].ToInt() ?? (int)Compression.NONE);
         if (!tiff.IsCodecConfigured(compression))
         {
-            throw new ImageRejectedException(Rejection.UnsupportedFormat, $"TIFF compression {compression} is not supported.");
+            throw TiffVariant.UnsupportedCompression((int)compression);
         }
 
         // libtiff's RGBA interface (used to decode) says up front which variants it cannot convert,
         // such as 16-bit CMYK or floating-point samples; without this check it may fill the picture
         // with nothing and still report success.
-        if (!tiff.RGBAImageOK(out var why) || UnconvertibleSeparated(tiff, out why))
+        if (!tiff.RGBAImageOK(out var why) || IsCmykOtherThanEightBit(tiff))
         {
-            throw new ImageRejectedException(Rejection.UnsupportedFormat, $"This TIFF variant is not supported ({why.TrimEnd('.')}).");
+            throw TiffVariant.Unconvertible(tiff, why);
         }
 
         var orientation = tiff.GetField(TiffTag.ORIENTATION)?[0].ToInt() ?? 1;
@@ -82,11 +82,10 @@ internal sealed partial class TiffSource : SourceImage
     /// libtiff converts CMYK only at 8 bits per sample; LibTiff.NET's check lets 16-bit CMYK through
     /// and then returns an empty (transparent) picture.
     /// </summary>
-    private static bool UnconvertibleSeparated(Tiff tiff, out string why)
+    private static bool IsCmykOtherThanEightBit(Tiff tiff)
     {
         var photometric = (Photometric)(tiff.GetField(TiffTag.PHOTOMETRIC)?[0].ToInt() ?? -1);
         var bits = tiff.GetFieldDefaulted(TiffTag.BITSPERSAMPLE)?[0].ToInt() ?? 1;
-        why = $"CMYK with {bits} bits per sample";
         return photometric == Photometric.SEPARATED && bits != 8;
     }
 
@@ -213,11 +212,12 @@ internal sealed partial class TiffSource : SourceImage
         }
     }
 
-    private static ImageRejectedException ReadFailure()
+    /// <summary>libtiff says "Sorry, …" for what it cannot do, and other words for damage.</summary>
+    private static ImageRejectedException ReadFailure(Tiff tiff)
     {
         var message = QuietErrorHandler.TakeLastError();
         return message is not null && message.Contains("Sorry", StringComparison.OrdinalIgnoreCase)
-            ? new ImageRejectedException(Rejection.UnsupportedFormat, "This TIFF variant is not supported.")
+            ? TiffVariant.Unconvertible(tiff, message)
             : ImageRejectedException.Corrupt("the TIFF pixel data cannot be read");
     }
 

@@ -36,7 +36,7 @@ public sealed class ResourceLimitTests : OneServiceFixture
         using var response = await Client.PostFileAsync(TestImages.Path(Resources + file));
 
         var body = await ErrorResponseTests.AssertErrorAsync(response, HttpStatusCode.UnsupportedMediaType, "unsupported_format");
-        Assert.That(body.GetProperty("message").GetString(), Does.Contain($"{bits} bits per sample"));
+        Assert.That(body.GetProperty("message").GetString(), Does.Contain($"TIFF images with {bits}-bit").And.Contain("save it as an 8- or 16-bit TIFF"));
     }
 
     [TestCase("tiff-pages-65535.tif")]

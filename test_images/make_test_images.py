@@ -584,16 +584,20 @@ TIFF_TYPES = {"BYTE": (1, "B"), "ASCII": (2, "s"), "SHORT": (3, "H"), "LONG": (4
               "RATIONAL": (5, "II"), "DOUBLE": (12, "d")}
 
 
-def tiff_bytes(width, height, strips, tags, order="<"):
+def tiff_bytes(width, height, strips, tags, order="<", tiles=None):
     """Minimal classic TIFF writer: header, ONE IFD right after the header, out-of-line tag
     values, then the strip data (so a file cut in its second half still has an intact IFD).
-    strips: list of byte strings. tags: {tag: (typename, [values])}; StripOffsets/Counts,
+    strips: list of byte strings (tiles, row by row, when tiles=(width, length) is given).
+    tags: {tag: (typename, [values])}; Strip- or TileOffsets/ByteCounts, TileWidth/Length and
     ImageWidth/Length are filled in here."""
     tags = dict(tags)
     tags[256] = ("LONG", [width])
     tags[257] = ("LONG", [height])
-    tags[279] = ("LONG", [len(s) for s in strips])
-    tags[273] = ("LONG", [0] * len(strips))  # patched below
+    offsets_tag, counts_tag = (324, 325) if tiles else (273, 279)
+    if tiles:
+        tags[322], tags[323] = ("LONG", [tiles[0]]), ("LONG", [tiles[1]])
+    tags[counts_tag] = ("LONG", [len(s) for s in strips])
+    tags[offsets_tag] = ("LONG", [0] * len(strips))  # patched below
     items = sorted(tags.items())
     ifd_off = 8
     ifd_size = 2 + 12 * len(items) + 4
@@ -622,7 +626,7 @@ def tiff_bytes(width, height, strips, tags, order="<"):
     for s in strips:
         offsets.append(data_off)
         data_off += len(s)
-    tags[273] = ("LONG", offsets)
+    tags[offsets_tag] = ("LONG", offsets)
     items = sorted(tags.items())
     ifd = struct.pack(order + "H", len(items))
     extra = b""
@@ -1871,9 +1875,16 @@ def make_more_bmp(S):
                                                  bytes(8), bytes(10)))
     register("bmp/os2-huffman.bmp", "hand-made OS/2 2.x BMP, 1 bpp, compression 3 = Huffman 1D (no common decoder)",
              "refused: unsupported_format (or corrupt_image)", kind="reject", codes=["unsupported_format", "corrupt_image"])
-    write_bytes("bmp/rgba64.bmp", _bmp_file(_info_header(2, 2, 64), b"", bytes(32)))
-    register("bmp/rgba64.bmp", "hand-made BMP, 64 bpp (scRGB-style, 2x2)", "refused: unsupported_format (or corrupt_image)",
-             kind="reject", codes=["unsupported_format", "corrupt_image"])
+    # rgba64.bmp: BITMAPV5HEADER, 64 bpp (Windows' wide-gamut variant: B, G, R, A as signed 2.13 fixed point, linear)
+    one = 1 << 13
+    px64 = {c: struct.pack("<4H", *(one if v else 0 for v in (c[2], c[1], c[0])), one) for c in QUAD_COLOURS.values()}
+    rows64 = quadrant_rows(160, 120, list(QUAD_COLOURS.values()))[::-1]
+    v5 = struct.pack("<IiiHHIIiiII", 124, 160, 120, 1, 64, 0, 160 * 120 * 8, 2835, 2835, 0, 0) + bytes(16) + b"BGRs" \
+        + bytes(36) + bytes(12) + struct.pack("<IIII", 4, 0, 0, 0)
+    write_bytes("bmp/rgba64.bmp", _bmp_file(v5, b"", b"".join(px64[c] for r in rows64 for c in r)))
+    register("bmp/rgba64.bmp", "own BMP writer: BITMAPV5HEADER, biBitCount 64 (16-bit B, G, R, A in signed 2.13 fixed "
+             "point, linear light), BI_RGB, 160x120 quadrants", "refused: unsupported_format (a valid file of a variant "
+             "Skia does not read; not damage)", kind="reject", codes=["unsupported_format"])
 
 
 def make_jpeg(S):
@@ -2040,6 +2051,186 @@ def make_more_gif_webp(S):
                  display=(400, 300), orientation=6, verify=[("magick-orient", False), ("vips-autorot", False)])
 
 
+def gif_lzw(indices, min_size):
+    """GIF LZW data (the code size byte, sub-blocks, terminator) for a list of palette indices, as a
+    standard encoder writes it (table grows to 4096 codes, then a clear code), for ANY minimum code size:
+    the width of each code follows the decoder's table, as the GIF specification describes it."""
+    clear, end = 1 << min_size, (1 << min_size) + 1
+    out_bits, acc, nbits = bytearray(), 0, 0
+    state = {"width": min_size + 1, "dec_next": clear + 2, "n": 0}
+
+    def emit(code):
+        nonlocal acc, nbits
+        acc |= code << nbits
+        nbits += state["width"]
+        while nbits >= 8:
+            out_bits.append(acc & 255)
+            acc >>= 8
+            nbits -= 8
+        if code == clear:
+            state.update(width=min_size + 1, dec_next=clear + 2, n=0)
+            return
+        state["n"] += 1
+        if state["n"] >= 2 and state["dec_next"] < 4096:  # the decoder adds an entry from the 2nd code on
+            state["dec_next"] += 1
+            if state["dec_next"] == 1 << state["width"] and state["width"] < 12:
+                state["width"] += 1
+
+    table, enc_next = {}, clear + 2
+    emit(clear)
+    w = indices[0]
+    for k in indices[1:]:
+        if (w, k) in table:
+            w = table[(w, k)]
+            continue
+        emit(w)
+        table[(w, k)] = enc_next
+        enc_next += 1
+        w = k
+        if enc_next == 4096:
+            emit(clear)
+            table, enc_next = {}, clear + 2
+    emit(w)
+    emit(end)
+    if nbits:
+        out_bits.append(acc & 255)
+    blocks = b"".join(bytes([len(out_bits[i:i + 255])]) + bytes(out_bits[i:i + 255]) for i in range(0, len(out_bits), 255))
+    return bytes([min_size]) + blocks + b"\0"
+
+
+def gif_lzw_cleared_literals(indices, min_size):
+    """GIF LZW data in which every pixel is a literal code right after a clear code, so the code width
+    never changes: readable whatever a decoder's rule for widening codes (they differ for code size 1)."""
+    clear, width = 1 << min_size, min_size + 1
+    acc = sum((((clear | (i << width)) << (2 * width * n)) for n, i in enumerate(indices)))
+    acc |= (clear + 1) << (2 * width * len(indices))
+    data = acc.to_bytes((2 * width * len(indices) + width + 7) // 8, "little")
+    blocks = b"".join(bytes([len(data[i:i + 255])]) + data[i:i + 255] for i in range(0, len(data), 255))
+    return bytes([min_size]) + blocks + b"\0"
+
+
+def gif_file(width, height, palette, lzw):
+    """GIF89a with a global palette (padded to a power of two) and one full-screen frame."""
+    bits = max(1, (len(palette) - 1).bit_length())
+    pal = b"".join(bytes(c) for c in palette) + bytes(3 * ((1 << bits) - len(palette)))
+    return (b"GIF89a" + struct.pack("<HHBBB", width, height, 0x80 | (bits - 1), 0, 0) + pal
+            + b"\x2c" + struct.pack("<HHHHB", 0, 0, width, height, 0) + lzw + b"\x3b")
+
+
+def quadrant_rows(w, h, colours):
+    """Rows of indices: TL, TR, BL, BR = colours[0..3]."""
+    return [[colours[(0 if x < w // 2 else 1) + (0 if y < h // 2 else 2)] for x in range(w)] for y in range(h)]
+
+
+def make_irregular(S):
+    """Files other decoders (libvips, Pillow, browsers) read although they bend the rules, and
+    files whose data breaks the rules in a way no thumbnail can be made of."""
+    card = S["card"]
+    # tiled-jpeg-ycbcr-1x1.tif: tiles that are whole JFIF streams (no JPEGTables), YCbCr 4:4:4
+    tiles = []
+    for ty in range(0, CARD_H, 64):
+        for tx in range(0, CARD_W, 64):
+            tile = Image.new("RGB", (64, 64))
+            tile.paste(card.crop((tx, ty, min(tx + 64, CARD_W), min(ty + 64, CARD_H))), (0, 0))
+            buf = io.BytesIO()
+            tile.save(buf, "JPEG", quality=90, subsampling=0)
+            tiles.append(buf.getvalue())
+    tags = {258: ("SHORT", [8, 8, 8]), 259: ("SHORT", [7]), 262: ("SHORT", [6]), 277: ("SHORT", [3]),
+            284: ("SHORT", [1]), 530: ("SHORT", [1, 1])}
+    write_bytes("tiff/tiled-jpeg-ycbcr-1x1.tif", tiff_bytes(CARD_W, CARD_H, tiles, tags, tiles=(64, 64)))
+    register("tiff/tiled-jpeg-ycbcr-1x1.tif", "own TIFF writer: 64x64 tiles (edge tiles padded), Compression 7, Photometric "
+             "YCbCr, YCbCrSubsampling 1,1; every tile a whole PIL JFIF stream q90 4:4:4 (no JPEGTables)",
+             CARD_EXPECT + " (JPEG: tolerance ~12)", tolerance=12, **CARD_QUADS)
+    # tiled JPEG tiles that LibJpeg.Net cannot read right: progressive with restart markers, arithmetic coding
+    for name, opts, how in [("tiled-jpeg-progressive-restart.tif", ["-progressive", "-restart", "1", "-sample", "2x2"],
+                             "progressive with a restart marker after every MCU row, 2x2 subsampling"),
+                            ("tiled-jpeg-arithmetic.tif", ["-arithmetic", "-sample", "1x1"], "arithmetic-coded, 1x1 subsampling")]:
+        tiles = []
+        for ty in range(0, CARD_H, 64):
+            for tx in range(0, CARD_W, 64):
+                tile = Image.new("RGB", (64, 64))
+                tile.paste(card.crop((tx, ty, min(tx + 64, CARD_W), min(ty + 64, CARD_H))), (0, 0))
+                tiles.append(run(T["cjpeg"], "-quality", "90", *opts, _ppm(tile, "tile.ppm")))
+        sub = [1, 1] if "1x1" in how else [2, 2]
+        tags = {258: ("SHORT", [8, 8, 8]), 259: ("SHORT", [7]), 262: ("SHORT", [6]), 277: ("SHORT", [3]),
+                284: ("SHORT", [1]), 530: ("SHORT", sub)}
+        write_bytes("tiff/" + name, tiff_bytes(CARD_W, CARD_H, tiles, tags, tiles=(64, 64)))
+        register("tiff/" + name, f"own TIFF writer: 64x64 YCbCr JPEG tiles, each a whole cjpeg -quality 90 "
+                 f"{' '.join(opts)} stream ({how})", CARD_EXPECT + " (JPEG: tolerance ~12)", tolerance=12,
+                 verify=[("vips", True), ("magick", False), ("pil", False)], **CARD_QUADS)
+    # tiled-rgb16-deflate.tif: one 256x256 tile bigger than the 160x120 picture (as Pixelmator writes)
+    run(T["tiffcp"], "-t", "-w", "256", "-l", "256", "-c", "zip", out("tiff/rgb16.tif"), out("tiff/tiled-rgb16-deflate.tif"))
+    register("tiff/tiled-rgb16-deflate.tif", "tiffcp -t -w 256 -l 256 -c zip of rgb16.tif: 16-bit RGB, Deflate, one tile "
+             "larger than the picture", CARD16_EXPECT, kind="decode", quadrants=dict(QUAD16_AS8), centres=CARD_CENTRES,
+             display=(160, 120))
+    # no-rowsperstrip*.tif: one strip and no RowsPerStrip tag (its default is 2^32-1: the whole picture)
+    raw = card.tobytes()
+    for name, compression, data, how in [("no-rowsperstrip.tif", 1, raw, "uncompressed"),
+                                         ("no-rowsperstrip-deflate.tif", 8, zlib.compress(raw, 9), "Adobe Deflate")]:
+        tags = {258: ("SHORT", [8, 8, 8]), 259: ("SHORT", [compression]), 262: ("SHORT", [2]), 277: ("SHORT", [3]),
+                284: ("SHORT", [1])}
+        write_bytes("tiff/" + name, tiff_bytes(CARD_W, CARD_H, [data], tags))
+        register("tiff/" + name, f"own TIFF writer: RGB 8-bit, {how}, one strip, NO RowsPerStrip tag", CARD_EXPECT,
+                 **CARD_QUADS)
+    # rgb-extra-unspecified.tif: a 4th sample marked ExtraSamples = 0 (unspecified), all zeros
+    rgbx = [[px + (0,) for px in row] for row in S["card_rows"]]
+    write_bytes("tiff/rgb-extra-unspecified.tif", tiff_from_rows(rgbx, 4, 8, 2, extra_tags={338: ("SHORT", [0])}))
+    register("tiff/rgb-extra-unspecified.tif", "own TIFF writer: RGB + a 4th sample, ExtraSamples = 0 (unspecified data, "
+             "not alpha), that sample 0 everywhere", CARD_EXPECT + "; opaque everywhere (unspecified is not transparency: "
+             "Pillow reads RGBX)", corner_alpha=255, verify=[("pil", True), ("magick", False), ("vips", False)],
+             **CARD_QUADS)
+    # GIFs whose LZW minimum code size is outside the 2..8 of the specification (read by Pillow, libnsgif, Firefox)
+    two = [RED, BLUE]
+    rows = quadrant_rows(CARD_W, CARD_H, [0, 1, 1, 0])
+    write_bytes("gif/lzw-code-size-1.gif", gif_file(CARD_W, CARD_H, two, gif_lzw_cleared_literals([i for r in rows for i in r], 1)))
+    register("gif/lzw-code-size-1.gif", "own GIF writer: 2-colour palette (red, blue), LZW minimum code size 1 "
+             "(the specification says 2..8; some encoders write 1 for two colours), each pixel a literal after a "
+             "clear code (decoders differ on when 2-bit codes widen, so none is needed)",
+             "TL red, TR blue, BL blue, BR red", kind="decode", quadrants={"TL": RED, "TR": BLUE, "BL": BLUE, "BR": RED},
+             display=(160, 120), verify=[("pil", True), ("vips", True), ("magick", False)])
+    photo = S["photo_p"]
+    write_bytes("gif/lzw-code-size-9.gif", gif_file(photo.width, photo.height,
+                                                    [tuple(photo.getpalette()[i:i + 3]) for i in range(0, 768, 3)],
+                                                    gif_lzw(list(photo.getdata()), 9)))
+    register("gif/lzw-code-size-9.gif", "own GIF writer: photo.gif's palette and pixels, LZW minimum code size 9 (one "
+             "more than 8-bit indices need; standard LZW coding otherwise)", "decoded pixels identical to photo.gif",
+             kind="decode", same_pixels_as="photo.gif", display=(320, 240))
+    # lzw-no-terminator.gif: every pixel is in the LZW data, but the data's last sub-block is not closed by
+    # the empty sub-block (the trailer follows straight away); Skia reads past it and calls the file cut short
+    data = gif_lzw([i for r in quadrant_rows(CARD_W, CARD_H, [0, 1, 2, 3]) for i in r], 2)
+    write_bytes("gif/lzw-no-terminator.gif", gif_file(CARD_W, CARD_H, [RED, GREEN, BLUE, YELLOW], data[:-1]))
+    register("gif/lzw-no-terminator.gif", "own GIF writer: 4-colour quadrants, standard LZW (code size 2) with its end "
+             "code, but without the empty sub-block that closes the image data; the trailer follows the data",
+             Q_EXPECT + " (the picture is complete; only the framing after it is missing)", kind="decode",
+             quadrants=dict(QUAD_COLOURS), display=(160, 120), verify=[("pil", True), ("magick", False), ("vips", False)])
+    # RLE8 BMPs whose runs go past the end of a row
+    pal = [RED, GREEN, BLUE, YELLOW]
+    stored = quadrant_rows(CARD_W, CARD_H, [0, 1, 2, 3])[::-1]
+    half = CARD_W // 2
+
+    def rle8(rows, row_codes, end=b"\0\1"):
+        data = b"".join(row_codes(r) + (b"" if i == len(rows) - 1 else b"\0\0") for i, r in enumerate(rows))
+        return bmp_bytes(quadrant_rows(CARD_W, CARD_H, [0, 1, 2, 3]), 8, palette=pal, compression="rle8",
+                         rle_rows_override=data + end)
+    write_bytes("bmp/rle8-run-past-row.bmp", rle8(stored, lambda r: bytes((half, r[0], half + 10, r[-1]))))
+    register("bmp/rle8-run-past-row.bmp", "own BMP writer: BI_RLE8, each row two encoded runs of which the second "
+             "claims 10 pixels more than the row has, then end-of-line", Q_EXPECT + " (the run cut at the row's end, as "
+             "browsers and Pillow do)", kind="decode", quadrants=dict(QUAD_COLOURS), display=(160, 120),
+             verify=[("pil", True), ("magick", False), ("vips", False)])
+    flat = bytes(b for r in stored for b in (half, r[0], half, r[-1]))
+    write_bytes("damaged/rle8-runs-wrap.bmp", bmp_bytes(quadrant_rows(CARD_W, CARD_H, [0, 1, 2, 3]), 8, palette=pal,
+                                                        compression="rle8", rle_rows_override=flat + b"\0\1"))
+    register("damaged/rle8-runs-wrap.bmp", "own BMP writer: BI_RLE8 with no end-of-line codes; the runs of one row go on "
+             "into the next (ImageMagick wraps them; browsers, Skia and Pillow drop all but the first row)",
+             "refused: corrupt_image (never a mostly empty thumbnail)", kind="reject", codes=["corrupt_image"])
+    write_bytes("damaged/rle8-absolute-past-row.bmp",
+                rle8(stored, lambda r: bytes((half, r[0], 0, half + 3)) + bytes([r[-1]] * (half + 3)) + b"\0"))
+    register("damaged/rle8-absolute-past-row.bmp", "own BMP writer: BI_RLE8, each row an encoded run and then an absolute "
+             "run of 83 pixels where 80 are left (odd length, padded), then end-of-line",
+             "refused: corrupt_image (Skia cuts the run and loses step: a garbled picture)", kind="reject",
+             codes=["corrupt_image"])
+
+
 def generate():
     for d in SUBDIRS:
         shutil.rmtree(os.path.join(OUT, d), ignore_errors=True)
@@ -2048,7 +2239,7 @@ def generate():
             os.remove(os.path.join(OUT, f))
     S = build_sources()
     for step in (make_core, make_orientation, make_colour, make_png, make_more_png, make_bmp, make_more_bmp,
-                 make_gif, make_webp, make_more_gif_webp, make_tiff, make_more_tiff, make_jpeg, make_patterns,
+                 make_gif, make_webp, make_more_gif_webp, make_tiff, make_more_tiff, make_jpeg, make_irregular, make_patterns,
                  make_damaged, make_disguised, make_references):
         print(f"  {step.__name__}", file=sys.stderr)
         step(S)

@@ -42,6 +42,22 @@ public static class Thumbnails
         }
     }
 
+    /// <summary>The rejection the pipeline answers <paramref name="bytes"/> with; fails when it makes a thumbnail instead.</summary>
+    public static ImageRejectedException RejectionOf(byte[] bytes, ThumbnailSpec? spec = null, ImagingLimits? limits = null)
+    {
+        try
+        {
+            var thumbnail = limits is null
+                ? Encode(bytes, spec)
+                : new ThumbnailPipeline(limits).Create(new MemoryStream(bytes, writable: false), spec ?? ThumbnailSpec.Default);
+            throw new AssertionException($"The bytes were expected to be refused but gave a {thumbnail.Width}×{thumbnail.Height} thumbnail.");
+        }
+        catch (ImageRejectedException rejected)
+        {
+            return rejected;
+        }
+    }
+
     /// <summary>The colour of the 5×5 box at fractions (<paramref name="fx"/>, <paramref name="fy"/>) of the bitmap.</summary>
     public static SKColor Sample(SKBitmap bitmap, double fx, double fy) =>
         Pixels.AverageAround(bitmap, (int)(fx * bitmap.Width), (int)(fy * bitmap.Height), radius: 2);
