@@ -17,6 +17,9 @@ public sealed class TaskFiles
 
     private readonly IBlobStore _blobs;
 
+    /// <summary>Striped locks by thumbnail key: one put of a key at a time in this process (see <see cref="SaveThumbnailAsync"/>).</summary>
+    private readonly SemaphoreSlim[] _thumbnailLocks = [.. Enumerable.Range(0, 64).Select(_ => new SemaphoreSlim(1, 1))];
+
     /// <summary>Creates the local folders if it can; if the disk is unusable now, start-up recovery creates them later (<see cref="EnsureFolders"/>).</summary>
     public TaskFiles(IBlobStore blobs, string dataPath)
     {
@@ -119,13 +122,24 @@ public sealed class TaskFiles
     /// the key is the bytes' SHA-256, so it holds these very bytes, and it cannot go while the caller's
     /// row refers to it (see the worker). Saves a write per reused result and does not rewrite an object
     /// others may be reading. One of another length (cut short by a server that does not replace objects
-    /// atomically and died mid-write) is written again.
+    /// atomically and died mid-write) is written again. Workers of this process that finish identical
+    /// tasks at once take turns per key (a striped lock), so the first stores the blob and the others
+    /// find it: one write, and no read of a half-replaced object on such a server.
     /// </summary>
     public async Task SaveThumbnailAsync(string key, byte[] bytes, CancellationToken cancellation = default)
     {
-        if (await _blobs.LengthAsync(key, cancellation) != bytes.Length)
+        var turn = _thumbnailLocks[(StringComparer.Ordinal.GetHashCode(key) & int.MaxValue) % _thumbnailLocks.Length];
+        await turn.WaitAsync(cancellation);
+        try
         {
-            await _blobs.PutAsync(key, new MemoryStream(bytes, writable: false), bytes.Length, cancellation);
+            if (await _blobs.LengthAsync(key, cancellation) != bytes.Length)
+            {
+                await _blobs.PutAsync(key, new MemoryStream(bytes, writable: false), bytes.Length, cancellation);
+            }
+        }
+        finally
+        {
+            turn.Release();
         }
     }
 
