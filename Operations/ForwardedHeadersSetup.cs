@@ -86,19 +86,19 @@ public static class ForwardedHeadersSetup
     }
 }
 
-/// <summary>Every entry of the list is an IP address; the message names the setting and the entry.</summary>
-[AttributeUsage(AttributeTargets.Property)]
-public sealed class IPAddressListAttribute : ValidationAttribute
+/// <summary>
+/// Every entry of a list setting passes <paramref name="isValid"/>; otherwise the message names the
+/// setting, the entry and <paramref name="expected"/>.
+/// </summary>
+public abstract class ListEntriesAttribute(Func<string, bool> isValid, string expected) : ValidationAttribute
 {
     protected override ValidationResult? IsValid(object? value, ValidationContext context)
     {
         foreach (var entry in value as IEnumerable<string> ?? [])
         {
-            if (!ForwardedHeadersSetup.IsAddress(entry))
+            if (!isValid(entry))
             {
-                return new ValidationResult(
-                    $"ThumbnailApi:{context.MemberName} has \"{entry}\", which is not an IP address (like 10.0.0.5 or fd00::5; a range goes in KnownNetworks).",
-                    [context.MemberName!]);
+                return new ValidationResult($"ThumbnailApi:{context.MemberName} has \"{entry}\", which is {expected}.", [context.MemberName!]);
             }
         }
 
@@ -106,22 +106,14 @@ public sealed class IPAddressListAttribute : ValidationAttribute
     }
 }
 
-/// <summary>Every entry of the list is a network in CIDR notation; the message names the setting and the entry.</summary>
+/// <summary>Every entry of the list is an IP address.</summary>
 [AttributeUsage(AttributeTargets.Property)]
-public sealed class IPNetworkListAttribute : ValidationAttribute
-{
-    protected override ValidationResult? IsValid(object? value, ValidationContext context)
-    {
-        foreach (var entry in value as IEnumerable<string> ?? [])
-        {
-            if (!ForwardedHeadersSetup.IsNetwork(entry))
-            {
-                return new ValidationResult(
-                    $"ThumbnailApi:{context.MemberName} has \"{entry}\", which is not a network in CIDR notation (like 172.16.0.0/12: an address, a slash and a prefix length, with no address bits set past the prefix).",
-                    [context.MemberName!]);
-            }
-        }
+public sealed class IPAddressListAttribute() : ListEntriesAttribute(
+    ForwardedHeadersSetup.IsAddress,
+    "not an IP address (like 10.0.0.5 or fd00::5; a range goes in KnownNetworks)");
 
-        return ValidationResult.Success;
-    }
-}
+/// <summary>Every entry of the list is a network in CIDR notation.</summary>
+[AttributeUsage(AttributeTargets.Property)]
+public sealed class IPNetworkListAttribute() : ListEntriesAttribute(
+    ForwardedHeadersSetup.IsNetwork,
+    "not a network in CIDR notation (like 172.16.0.0/12: an address, a slash and a prefix length, with no address bits set past the prefix)");

@@ -130,19 +130,4 @@ public sealed class DeduplicationTests
         var expected = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(TestImages.Bytes("photo.gif")));
         Assert.That(db.ExecuteScalar<string>("SELECT content_hash FROM tasks WHERE id = @id", new { id }), Is.EqualTo(expected));
     }
-
-    /// <summary>The real pipeline, counting how often it runs.</summary>
-    private sealed class CountingThumbnailer : IThumbnailer
-    {
-        private readonly ThumbnailPipeline _pipeline = new(new ImagingLimits());
-        private int _calls;
-
-        public int Calls => Volatile.Read(ref _calls);
-
-        public EncodedThumbnail Create(Stream input, ThumbnailSpec spec, long reservedBytes = long.MaxValue, CancellationToken cancellation = default)
-        {
-            Interlocked.Increment(ref _calls);
-            return _pipeline.Create(input, spec, reservedBytes, cancellation);
-        }
-    }
 }

@@ -595,19 +595,4 @@ public sealed class ThumbnailStorageByContentTests(string database, string blobs
             return await (Task<bool>)method.Invoke(_inner, args)!;
         }
     }
-
-    /// <summary>The real pipeline, counting how often it runs.</summary>
-    private sealed class CountingThumbnailer : IThumbnailer
-    {
-        private readonly ThumbnailPipeline _pipeline = new(new ImagingLimits());
-        private int _calls;
-
-        public int Calls => Volatile.Read(ref _calls);
-
-        public EncodedThumbnail Create(Stream input, ThumbnailSpec spec, long reservedBytes = long.MaxValue, CancellationToken cancellation = default)
-        {
-            Interlocked.Increment(ref _calls);
-            return _pipeline.Create(input, spec, reservedBytes, cancellation);
-        }
-    }
 }
