@@ -12,7 +12,10 @@ namespace ThumbnailApi.Imaging;
 /// </summary>
 internal sealed class TiffJpegBlock
 {
-    private readonly byte[]? _tables;
+    /// <summary>An APP14 "Adobe" marker without its transform byte: 0 means RGB, 1 YCbCr (libjpeg's reading).</summary>
+    private static ReadOnlySpan<byte> AdobeMarker => [0xFF, 0xEE, 0x00, 0x0E, (byte)'A', (byte)'d', (byte)'o', (byte)'b', (byte)'e', 0x00, 0x64, 0x00, 0x00, 0x00, 0x00];
+
+    private readonly byte[] _prefix;
     private readonly byte[] _raw;
     private readonly int _blockWidth;
     private readonly int _blockHeight;
@@ -21,10 +24,12 @@ internal sealed class TiffJpegBlock
     public TiffJpegBlock(Tiff tiff, TiffLayout layout)
     {
         (_blockWidth, _blockHeight) = (layout.BlockWidth, layout.BlockHeight);
-        _tables = tiff.GetField(TiffTag.JPEGTABLES) is [_, var tables, ..] && tables.GetBytes() is { Length: > 4 } bytes
-            ? bytes[..^2] // without the tables' end-of-image marker
-            : null;
-        _raw = new byte[(_tables?.Length ?? 0) + layout.MaxStoredBlockBytes];
+        ReadOnlySpan<byte> tables = tiff.GetField(TiffTag.JPEGTABLES) is [_, var field, ..] && field.GetBytes() is { Length: > 4 } bytes
+            ? bytes.AsSpan(2, bytes.Length - 4) // without the tables' start and end markers
+            : [];
+        var photometric = (Photometric)(tiff.GetField(TiffTag.PHOTOMETRIC)?[0].ToInt() ?? -1);
+        _prefix = [0xFF, 0xD8, .. AdobeMarker, photometric == Photometric.YCBCR ? (byte)1 : (byte)0, .. tables];
+        _raw = new byte[_prefix.Length + layout.MaxStoredBlockBytes];
     }
 
     /// <summary>Whether this page's blocks are read here: JPEG-compressed, 8-bit, 3 interleaved samples of RGB or YCbCr.</summary>
@@ -45,7 +50,9 @@ internal sealed class TiffJpegBlock
     /// </summary>
     public void DecodeInto(Tiff tiff, int block, bool tiled, int[] band, int bandWidth, int left, int columns, int rows)
     {
-        var start = _tables?.Length ?? 0;
+        // The block is read so that what follows its start marker lands right after the prefix,
+        // then the prefix is put in front of it, over that marker.
+        var start = _prefix.Length - 2;
         var read = tiled
             ? tiff.ReadRawTile(block, _raw, start, _raw.Length - start)
             : tiff.ReadRawStrip(block, _raw, start, _raw.Length - start);
@@ -54,13 +61,9 @@ internal sealed class TiffJpegBlock
             throw ImageRejectedException.Corrupt($"TIFF {(tiled ? "tile" : "strip")} {block} holds no JPEG data");
         }
 
+        _prefix.CopyTo(_raw, 0);
         var stream = _raw.AsSpan(0, start + read);
-        if (_tables is not null)
-        {
-            _tables.CopyTo(_raw, 0);
-            _raw.AsSpan(start + 2, read - 2).CopyTo(_raw.AsSpan(_tables.Length)); // the block without its own start marker
-            stream = _raw.AsSpan(0, _tables.Length + read - 2);
-        }
+        HideColourMarkers(stream, 2 + AdobeMarker.Length + 1);
 
         var (width, height) = Decode(stream, block, tiled);
         if (width < columns || height < rows)
@@ -71,6 +74,39 @@ internal sealed class TiffJpegBlock
         for (var y = 0; y < rows; y++)
         {
             _pixels.AsSpan(y * width, columns).CopyTo(band.AsSpan(y * bandWidth + left, columns));
+        }
+    }
+
+    /// <summary>
+    /// The TIFF's Photometric tag, not the stream's own markers, says whether the samples are RGB or
+    /// YCbCr (libtiff tells libjpeg so). The prefix's Adobe marker says it to libjpeg, which would
+    /// let a JFIF marker (YCbCr) or another Adobe marker in the tables or the block overrule it: those
+    /// are turned into APP15 markers, which libjpeg skips. Only the markers before the scan are read.
+    /// </summary>
+    private static void HideColourMarkers(Span<byte> jpeg, int from)
+    {
+        const byte Jfif = 0xE0, Adobe = 0xEE, App15 = 0xEF, StartOfScan = 0xDA;
+        var at = from;
+        while (at + 4 <= jpeg.Length && jpeg[at] == 0xFF)
+        {
+            var marker = jpeg[at + 1];
+            if (marker == 0xFF)
+            {
+                at++; // fill byte
+                continue;
+            }
+
+            if (marker == StartOfScan)
+            {
+                return;
+            }
+
+            if (marker is Jfif or Adobe)
+            {
+                jpeg[at + 1] = App15;
+            }
+
+            at += 2 + (jpeg[at + 2] << 8 | jpeg[at + 3]);
         }
     }
 

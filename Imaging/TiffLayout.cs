@@ -36,8 +36,27 @@ internal sealed record TiffLayout
     /// <summary>Tile length, or rows per strip (at most the image height).</summary>
     public required int BlockHeight { get; init; }
 
-    /// <summary>Sample planes read for one block: 1 when samples are interleaved, 3 or 4 (RGB, alpha) when separate.</summary>
+    /// <summary>
+    /// Sample planes read for one block: 1 when samples are interleaved, 3 or 4 (RGB, alpha) when
+    /// separate, or every sample when a single grey plane has extra samples stored apart.
+    /// </summary>
     public required int Planes { get; init; }
+
+    /// <summary>
+    /// For grey with its extra samples (alpha) in separate planes, which libtiff's RGBA interface
+    /// has no routine for: the bytes of one sample (1 or 2). The planes are interleaved into one
+    /// buffer and converted as if stored that way. 0 otherwise.
+    /// </summary>
+    public required int InterleavedSampleBytes { get; init; }
+
+    /// <summary>
+    /// Planes read: all of them, except for grey whose extra samples are not alpha (<see cref="ExtraSampleIsNotAlpha"/>),
+    /// of which only the grey plane is needed; the others stay zero (some writers leave them empty).
+    /// </summary>
+    public int PlanesToRead => InterleavedSampleBytes > 0 && ExtraSampleIsNotAlpha ? 1 : Planes;
+
+    /// <summary>The buffer the planes of a block are interleaved into (0 when they are not).</summary>
+    private long InterleaveBytes => InterleavedSampleBytes > 0 ? Planes * BlockBytes : 0;
 
     /// <summary>Decoded bytes of one block of one plane (StripSize or TileSize).</summary>
     public required long BlockBytes { get; init; }
@@ -76,10 +95,10 @@ internal sealed record TiffLayout
     public required bool JpegBlocksBySkia { get; init; }
 
     /// <summary>Decoding one block of every plane: its samples and its RGBA pixels.</summary>
-    private long BlockWorkBytes => Planes * BlockBytes + 4L * BlockWidth * BlockHeight;
+    private long BlockWorkBytes => Planes * BlockBytes + InterleaveBytes + 4L * BlockWidth * BlockHeight;
 
     /// <summary>The bytes one block-reading lane holds: a block of every plane, the RGBA band of a row of blocks, and a stored block.</summary>
-    public long LaneBytes => Planes * BlockBytes + 4L * Width * BlockHeight + MaxStoredBlockBytes + JpegCoefficientBytes;
+    public long LaneBytes => Planes * BlockBytes + InterleaveBytes + 4L * Width * BlockHeight + MaxStoredBlockBytes + JpegCoefficientBytes;
 
     /// <summary>True when strips are too big to read whole and are read row by row.</summary>
     public bool ReadsRows => !Tiled && RowByRow && BlockWorkBytes > MaxWholeStripBytes;
@@ -88,7 +107,7 @@ internal sealed record TiffLayout
     public int RowChunk => (int)Math.Clamp(RowChunkBytes / Math.Max(4L * Width, Planes * ScanlineBytes), 1, Math.Max(1, Height));
 
     /// <summary>What the row-by-row reader holds: a stored strip and a chunk of rows per plane, and their RGBA pixels.</summary>
-    public long RowReaderBytes => Planes * (MaxStoredBlockBytes + JpegCoefficientBytes + ScanlineBytes * RowChunk) + 4L * Width * RowChunk;
+    public long RowReaderBytes => Planes * (MaxStoredBlockBytes + JpegCoefficientBytes + ScanlineBytes * RowChunk * (InterleavedSampleBytes > 0 ? 2 : 1)) + 4L * Width * RowChunk;
 
     public static TiffLayout Read(Tiff tiff, int width, int height, EncodedInput input)
     {
@@ -113,12 +132,15 @@ internal sealed record TiffLayout
         var photometric = (Photometric)(tiff.GetField(TiffTag.PHOTOMETRIC)?[0].ToInt() ?? -1);
         var compression = (Compression)(tiff.GetFieldDefaulted(TiffTag.COMPRESSION)?[0].ToInt() ?? 1);
         var extraSamples = tiff.GetFieldDefaulted(TiffTag.EXTRASAMPLES)?[0].ToInt() ?? 0;
-        var planes = separate && samples - extraSamples > 1 ? Math.Min(samples, 4) : 1; // libtiff's rule for "contiguous"
-
-        if (compression == Compression.JPEG && photometric == Photometric.YCBCR)
+        var greyWithExtraPlanes = separate && samples - extraSamples == 1 && samples > 1;
+        var planes = greyWithExtraPlanes ? samples
+            : separate && samples - extraSamples > 1 ? Math.Min(samples, 4) // libtiff's rule for "contiguous"
+            : 1;
+        var bits = tiff.GetFieldDefaulted(TiffTag.BITSPERSAMPLE)?[0].ToInt() ?? 1;
+        if (greyWithExtraPlanes && bits is not (8 or 16))
         {
-            // libjpeg converts to RGB (the RGBA interface asks for it too), so rows and blocks are RGB.
-            tiff.SetField(TiffTag.JPEGCOLORMODE, JpegColorMode.RGB);
+            throw new ImageRejectedException(Rejection.UnsupportedFormat,
+                $"This TIFF stores grey with {bits}-bit samples and its alpha or other extra samples in separate planes, which is not supported; save it with interleaved samples (the usual way), or as PNG.");
         }
 
         var blocks = tiled ? tiff.NumberOfTiles() : tiff.NumberOfStrips();
@@ -143,6 +165,7 @@ internal sealed record TiffLayout
             BlockWidth = blockWidth,
             BlockHeight = blockHeight,
             Planes = planes,
+            InterleavedSampleBytes = greyWithExtraPlanes ? bits / 8 : 0,
             BlockBytes = blockBytes > 0 ? blockBytes : long.MaxValue / 16, // 0: LibTiff.NET's size overflowed int
             ScanlineBytes = tiff.ScanlineSize(),
             MaxStoredBlockBytes = stored,

@@ -48,21 +48,48 @@ internal sealed partial class TiffSource
         var image = TiffRgbaImage.Create(tiff, stopOnError: true, out var why)
                     ?? throw TiffVariant.Unconvertible(tiff, why);
         image.ReqOrientation = Orientation.TOPLEFT;
+        if ((TiffGreyAlpha.Put(tiff) ?? TiffLab.Put(tiff)) is { } put)
+        {
+            image.PutContig = put;
+        }
+
         return image;
     }
 
     /// <summary>Converts <paramref name="rows"/> rows of <paramref name="width"/> pixels from the plane buffers into the raster.</summary>
-    private static void Put(TiffRgbaImage image, int[] raster, int rasterOffset, int rasterShift, int x, int y, int width, int rows,
-                            byte[] samples, int planeBytes, int planes, int bufferShift)
+    private static void Put(TiffRgbaImage image, TiffLayout layout, int[] raster, int rasterOffset, int rasterShift, int x, int y, int width, int rows,
+                            byte[] samples, int planeBytes, byte[] interleaved, int bufferShift)
     {
+        var planes = layout.Planes;
         if (planes == 1)
         {
             image.PutContig(image, raster, rasterOffset, rasterShift, x, y, width, rows, samples, 0, bufferShift);
+        }
+        else if (layout.InterleavedSampleBytes > 0)
+        {
+            Interleave(samples, planeBytes, planes, layout.InterleavedSampleBytes, interleaved);
+            image.PutContig(image, raster, rasterOffset, rasterShift, x, y, width, rows, interleaved, 0, bufferShift);
         }
         else
         {
             image.PutSeparate(image, raster, rasterOffset, rasterShift, x, y, width, rows, samples,
                 0, planeBytes, 2 * planeBytes, image.Alpha != 0 && planes > 3 ? 3 * planeBytes : -1, bufferShift);
+        }
+    }
+
+    /// <summary>Sample <c>i</c> of plane <c>p</c> (each <paramref name="planeBytes"/> long) becomes sample <c>p</c> of pixel <c>i</c>.</summary>
+    private static void Interleave(byte[] planar, int planeBytes, int planes, int sampleBytes, byte[] interleaved)
+    {
+        var pixels = planeBytes / sampleBytes;
+        var pixelBytes = planes * sampleBytes;
+        for (var plane = 0; plane < planes; plane++)
+        {
+            var from = planar.AsSpan(plane * planeBytes, pixels * sampleBytes);
+            var to = interleaved.AsSpan(plane * sampleBytes);
+            for (var i = 0; i < pixels; i++)
+            {
+                from.Slice(i * sampleBytes, sampleBytes).CopyTo(to.Slice(i * pixelBytes, sampleBytes));
+            }
         }
     }
 
@@ -96,6 +123,7 @@ internal sealed partial class TiffSource
         private readonly TiffLayout _layout;
         private readonly TiffRgbaImage _image;
         private readonly byte[] _block;
+        private readonly byte[] _interleaved;
         private readonly int[] _band;
         private readonly int _planeBytes;
         private readonly TiffJpegBlock? _jpeg;
@@ -108,6 +136,7 @@ internal sealed partial class TiffSource
             _jpeg = layout.JpegBlocksBySkia ? Guard(() => new TiffJpegBlock(tiff, layout)) : null;
             _planeBytes = (int)layout.BlockBytes;
             _block = new byte[(long)_planeBytes * layout.Planes];
+            _interleaved = layout.InterleavedSampleBytes > 0 ? new byte[_block.Length] : [];
             _band = new int[(long)layout.Width * layout.BlockHeight];
         }
 
@@ -127,7 +156,7 @@ internal sealed partial class TiffSource
 
             if (!_layout.Tiled)
             {
-                for (var plane = 0; plane < _layout.Planes; plane++)
+                for (var plane = 0; plane < _layout.PlanesToRead; plane++)
                 {
                     var strip = Tiff.ComputeStrip(top, (short)plane);
                     if (Tiff.ReadEncodedStrip(strip, _block, plane * _planeBytes, _planeBytes) < 0 || QuietErrorHandler.HasError)
@@ -136,7 +165,7 @@ internal sealed partial class TiffSource
                     }
                 }
 
-                Put(_image, _band, 0, 0, 0, top, _layout.Width, rows, _block, _planeBytes, _layout.Planes, 0);
+                Put(_image, _layout, _band, 0, 0, 0, top, _layout.Width, rows, _block, _planeBytes, _interleaved, 0);
                 return true;
             }
 
@@ -144,7 +173,7 @@ internal sealed partial class TiffSource
             for (var left = 0; left < _layout.Width; left += tileWidth)
             {
                 cancellation.ThrowIfCancellationRequested();
-                for (var plane = 0; plane < _layout.Planes; plane++)
+                for (var plane = 0; plane < _layout.PlanesToRead; plane++)
                 {
                     if (Tiff.ReadTile(_block, plane * _planeBytes, left, top, 0, (short)plane) < 0 || QuietErrorHandler.HasError)
                     {
@@ -154,7 +183,7 @@ internal sealed partial class TiffSource
 
                 // A tile may reach past the right edge: only its visible columns go into the band.
                 var columns = Math.Min(tileWidth, _layout.Width - left);
-                Put(_image, _band, left, _layout.Width - columns, left, top, columns, rows, _block, _planeBytes, _layout.Planes, tileWidth - columns);
+                Put(_image, _layout, _band, left, _layout.Width - columns, left, top, columns, rows, _block, _planeBytes, _interleaved, tileWidth - columns);
             }
 
             return true;
@@ -192,6 +221,7 @@ internal sealed partial class TiffSource
         private readonly int _scanline;
         private readonly int _planeBytes;
         private readonly byte[] _samples;
+        private readonly byte[] _interleaved;
         private readonly int[] _rows;
 
         public RowReader(IReadOnlyList<Tiff> planes, TiffLayout layout)
@@ -202,6 +232,7 @@ internal sealed partial class TiffSource
             _scanline = (int)layout.ScanlineBytes;
             _planeBytes = _scanline * layout.RowChunk;
             _samples = new byte[(long)_planeBytes * planes.Count];
+            _interleaved = layout.InterleavedSampleBytes > 0 ? new byte[_samples.Length] : [];
             _rows = new int[(long)layout.Width * layout.RowChunk];
         }
 
@@ -211,7 +242,7 @@ internal sealed partial class TiffSource
             QuietErrorHandler.TakeLastError();
             for (var i = 0; i < count; i++)
             {
-                for (var plane = 0; plane < _planes.Count; plane++)
+                for (var plane = 0; plane < _layout.PlanesToRead; plane++)
                 {
                     if (!_planes[plane].ReadScanline(_samples, plane * _planeBytes + i * _scanline, top + i, (short)plane) || QuietErrorHandler.HasError)
                     {
@@ -220,7 +251,7 @@ internal sealed partial class TiffSource
                 }
             }
 
-            Put(_image, _rows, 0, 0, 0, top, _layout.Width, count, _samples, _planeBytes, _planes.Count, 0);
+            Put(_image, _layout, _rows, 0, 0, 0, top, _layout.Width, count, _samples, _planeBytes, _interleaved, 0);
         }
 
         public void FeedRows(BoxShrinker sink, int top, int rows) => TiffSource.FeedRows(_rows, _layout, sink, top, rows);

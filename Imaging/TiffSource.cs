@@ -51,9 +51,49 @@ internal sealed partial class TiffSource : SourceImage
         }
     }
 
-    private static Tiff OpenReader(EncodedInput input) =>
-        Guard(() => Tiff.ClientOpen("upload", "r", input.OpenStream(), new TiffStream()))
-        ?? throw ImageRejectedException.Corrupt("the TIFF header cannot be read");
+    private static Tiff OpenReader(EncodedInput input)
+    {
+        var tiff = Guard(() => Tiff.ClientOpen("upload", "r", input.OpenStream(), new TiffStream()))
+                   ?? throw ImageRejectedException.Corrupt("the TIFF header cannot be read");
+        try
+        {
+            return Guard(() => PrepareForRgba(tiff));
+        }
+        catch
+        {
+            tiff.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>What every reader of the page needs set before libtiff's RGBA interface reads it.</summary>
+    private static Tiff PrepareForRgba(Tiff tiff)
+    {
+        var photometric = (Photometric)(tiff.GetField(TiffTag.PHOTOMETRIC)?[0].ToInt() ?? -1);
+        var compression = (Compression)(tiff.GetFieldDefaulted(TiffTag.COMPRESSION)?[0].ToInt() ?? 1);
+        var samples = tiff.GetFieldDefaulted(TiffTag.SAMPLESPERPIXEL)?[0].ToInt() ?? 1;
+        if (compression == Compression.JPEG && photometric == Photometric.YCBCR)
+        {
+            // libjpeg converts to RGB (the RGBA interface asks for it too), so rows and blocks are RGB.
+            tiff.SetField(TiffTag.JPEGCOLORMODE, JpegColorMode.RGB);
+        }
+
+        // RGB with four samples or grey with two, and no ExtraSamples tag to say what the last one is:
+        // libtiff ignores it, but it is the alpha channel such files were written with (Pillow and
+        // libvips read it so). A tag that says "unspecified" is left as it is (see TiffLayout).
+        var colours = photometric switch
+        {
+            Photometric.RGB => 3,
+            Photometric.MINISBLACK or Photometric.MINISWHITE => 1,
+            _ => 0,
+        };
+        if (colours > 0 && samples == colours + 1 && tiff.GetField(TiffTag.EXTRASAMPLES) is null)
+        {
+            tiff.SetField(TiffTag.EXTRASAMPLES, 1, new short[] { (short)ExtraSample.UNASSALPHA });
+        }
+
+        return tiff;
+    }
 
     private static ImageHeader ReadHeader(Tiff tiff, int pages)
     {
@@ -154,7 +194,7 @@ internal sealed partial class TiffSource : SourceImage
         var planes = new List<Tiff> { _tiff };
         try
         {
-            while (planes.Count < _layout.Planes)
+            while (planes.Count < _layout.PlanesToRead)
             {
                 planes.Add(OpenReader(Input));
             }

@@ -2122,6 +2122,60 @@ def quadrant_rows(w, h, colours):
     return [[colours[(0 if x < w // 2 else 1) + (0 if y < h // 2 else 2)] for x in range(w)] for y in range(h)]
 
 
+def make_tiff_variants(S):
+    """TIFF variants whose samples mean more than libtiff's RGBA interface reads from the tags:
+    alpha without an ExtraSamples tag, grey with alpha (8/16-bit, interleaved or in planes), an
+    empty extra plane, JPEG blocks of RGB that carry a JFIF marker, and L*a*b* greys."""
+    card = S["card"]
+    # rgba-no-extrasamples.tif: four samples of RGB and no ExtraSamples tag (Panotools, older writers)
+    rgba = [[px + ((0 if in_frame(x, y) else 255),) for x, px in enumerate(r)] for y, r in enumerate(S["card_rows"])]
+    write_bytes("tiff/rgba-no-extrasamples.tif", tiff_from_rows(rgba, 4, 8, 2))
+    register("tiff/rgba-no-extrasamples.tif", "own TIFF writer: RGB with a 4th sample and NO ExtraSamples tag; "
+             "4th sample 0 in the frame", CARD_EXPECT.split(";")[0] + "; edges transparent (Pillow and libvips "
+             "read the 4th sample as alpha)", corner_alpha=0, verify=[("pil", True), ("vips", False)], **CARD_QUADS)
+    # grey with alpha: 8-bit and 16-bit unassociated, 8-bit associated, 8-bit in separate planes
+    grey8, grey16 = grey_card_rows(8), grey_card_rows(16)
+    ga8 = [[(v, 0 if in_frame(x, y) else 255) for x, v in enumerate(r)] for y, r in enumerate(grey8)]
+    ga16 = [[(v, 0 if in_frame(x, y) else 65535) for x, v in enumerate(r)] for y, r in enumerate(grey16)]
+    gaa = [[((0, 0) if in_frame(x, y) else (v, 255)) for x, v in enumerate(r)] for y, r in enumerate(grey8)]
+    for name, rows, bits, kind, how in [
+        ("grey-alpha.tif", ga8, 8, 2, "8-bit grey + unassociated alpha (ExtraSamples=2), as ImageMagick writes"),
+        ("grey16-alpha.tif", ga16, 16, 2, "16-bit grey + unassociated alpha"),
+        ("grey-alpha-associated.tif", gaa, 8, 1, "8-bit grey + associated (premultiplied) alpha"),
+    ]:
+        write_bytes("tiff/" + name, tiff_from_rows(rows, 2, bits, 1, extra_tags={338: ("SHORT", [kind])}))
+        register("tiff/" + name, "own TIFF writer: " + how + "; frame alpha 0", GREY_EXPECT + "; edges transparent",
+                 corner_alpha=0, **GREY_QUADS)
+    run(T["tiffcp"], "-p", "separate", out("tiff/grey-alpha.tif"), out("tiff/grey-alpha-planar.tif"))
+    register("tiff/grey-alpha-planar.tif", "tiffcp -p separate of grey-alpha.tif: grey and alpha in separate planes",
+             GREY_EXPECT + "; edges transparent", corner_alpha=0, verify=[("pil", False), ("vips", False), ("magick", False)],
+             **GREY_QUADS)
+    # grey-extra-planar-empty.tif: grey plane + an ExtraSamples=0 plane whose strip is empty (offset and count 0)
+    plane = b"".join(bytes(r) for r in grey8)
+    tags = {258: ("SHORT", [8, 8]), 259: ("SHORT", [1]), 262: ("SHORT", [1]), 277: ("SHORT", [2]),
+            278: ("LONG", [CARD_H]), 284: ("SHORT", [2]), 338: ("SHORT", [0])}
+    write_bytes("tiff/grey-extra-planar-empty.tif", tiff_bytes(CARD_W, CARD_H, [plane, b""], tags))
+    register("tiff/grey-extra-planar-empty.tif", "own TIFF writer: grey in separate planes, the second an unspecified "
+             "extra sample (ExtraSamples=0) whose strip is empty", GREY_EXPECT + "; opaque (the extra sample is not alpha)",
+             corner_alpha=255, verify=[("pil", False), ("vips", False)], **GREY_QUADS)
+    # jpeg-rgb-jfif.tif: Photometric RGB, JPEG strip of untransformed R, G, B samples that carries a JFIF marker
+    buf = io.BytesIO()
+    Image.merge("YCbCr", card.split()).save(buf, "JPEG", quality=95, subsampling=0)
+    tags = {258: ("SHORT", [8, 8, 8]), 259: ("SHORT", [7]), 262: ("SHORT", [2]), 277: ("SHORT", [3]),
+            278: ("LONG", [CARD_H]), 284: ("SHORT", [1])}
+    write_bytes("tiff/jpeg-rgb-jfif.tif", tiff_bytes(CARD_W, CARD_H, [buf.getvalue()], tags))
+    register("tiff/jpeg-rgb-jfif.tif", "own TIFF writer: Compression 7, Photometric RGB; the strip is a JFIF stream "
+             "(Pillow q95, 4:4:4) of untransformed R, G, B samples, as GIMP wrote", CARD_EXPECT + " (JPEG: tolerance ~12; "
+             "libtiff takes the colours from Photometric, not from the JFIF marker)", tolerance=12,
+             verify=[("vips", True), ("tiff2rgba", True)], **CARD_QUADS)
+    # lab-grey.tif: L*a*b* (D50, no WhitePoint tag) of the grey card: greys must stay neutral
+    save_png(tmp("grey-card.png"), rows_to_image(grey8, "L"))
+    run(T["convert"], tmp("grey-card.png"), "-colorspace", "Lab", out("tiff/lab-grey.tif"))
+    register("tiff/lab-grey.tif", "ImageMagick -colorspace Lab of the grey card: Photometric 8 (CIELab), 8-bit, "
+             "no WhitePoint tag", GREY_EXPECT + " (neutral: a D50 white shown as D65 white, not yellow)", tolerance=6,
+             verify=[("vips", True)], **GREY_QUADS)
+
+
 def make_irregular(S):
     """Files other decoders (libvips, Pillow, browsers) read although they bend the rules, and
     files whose data breaks the rules in a way no thumbnail can be made of."""
@@ -2239,7 +2293,7 @@ def generate():
             os.remove(os.path.join(OUT, f))
     S = build_sources()
     for step in (make_core, make_orientation, make_colour, make_png, make_more_png, make_bmp, make_more_bmp,
-                 make_gif, make_webp, make_more_gif_webp, make_tiff, make_more_tiff, make_jpeg, make_irregular, make_patterns,
+                 make_gif, make_webp, make_more_gif_webp, make_tiff, make_more_tiff, make_tiff_variants, make_jpeg, make_irregular, make_patterns,
                  make_damaged, make_disguised, make_references):
         print(f"  {step.__name__}", file=sys.stderr)
         step(S)
