@@ -188,6 +188,41 @@ public sealed class UploadPageBrowserTests
     }
 
     [Test]
+    public async Task A_quality_chosen_on_the_page_is_sent_with_the_upload_and_reported_in_the_tasks_options()
+    {
+        await _page.GetByLabel("Format").SelectOptionAsync("jpeg");
+        await _page.GetByLabel("Quality").FillAsync("35");
+
+        await _page.Locator("#files").SetInputFilesAsync(TestImages.Path("photo.jpg"));
+
+        var item = _page.Locator("li.item[data-state=done]");
+        await item.WaitForAsync();
+        var href = await item.Locator("a.download").GetAttributeAsync("href");
+        using var client = new HttpClient { BaseAddress = _factory.ClientOptions.BaseAddress };
+        using var status = System.Text.Json.JsonDocument.Parse(await client.GetStringAsync(href![..^"/thumbnail".Length]));
+        var options = status.RootElement.GetProperty("options");
+        Assert.That(options.GetProperty("quality").GetInt32(), Is.EqualTo(35));
+        Assert.That(options.GetProperty("format").GetString(), Is.EqualTo("jpeg"));
+    }
+
+    [TestCase("0")]
+    [TestCase("101")]
+    [TestCase("7.5")]
+    public async Task A_quality_outside_1_to_100_is_marked_on_its_field_and_blocks_the_upload(string quality)
+    {
+        var field = _page.GetByLabel("Quality");
+        await field.FillAsync(quality);
+
+        Assert.That(await field.GetAttributeAsync("aria-invalid"), Is.EqualTo("true"));
+        Assert.That(await _page.Locator("#quality-error").TextContentAsync(), Is.EqualTo("Quality must be a whole number from 1 to 100."));
+        await _page.Locator("#files").SetInputFilesAsync(TestImages.Path("photo.jpg"));
+        Assert.That(await _page.Locator("li.item").CountAsync(), Is.Zero, "nothing uploaded with a bad quality");
+
+        await field.FillAsync("");
+        Assert.That(await field.GetAttributeAsync("aria-invalid"), Is.Null, "an empty quality means the default");
+    }
+
+    [Test]
     public async Task Nothing_on_the_page_is_cut_off_or_overflows_on_a_390_px_wide_screen()
     {
         await _page.GetByLabel("Width").FillAsync("5000"); // with a field's message showing too
@@ -247,13 +282,13 @@ public sealed class UploadPageBrowserTests
     public async Task The_keyboard_reaches_the_file_chooser_and_every_option_in_order()
     {
         var reached = new List<string>();
-        for (var i = 0; i < 6; i++)
+        for (var i = 0; i < 7; i++)
         {
             await _page.Keyboard.PressAsync("Tab");
             reached.Add(await _page.EvaluateAsync<string>("() => document.activeElement.id || document.activeElement.tagName"));
         }
 
-        Assert.That(reached, Is.EqualTo(new[] { "A", "files", "width", "height", "fit", "format" }));
+        Assert.That(reached, Is.EqualTo(new[] { "A", "files", "width", "height", "fit", "format", "quality" }));
         var label = await _page.EvaluateAsync<string>("() => document.querySelector('label[for=files]').textContent");
         Assert.That(label, Does.Contain("Choose images"));
     }

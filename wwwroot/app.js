@@ -14,15 +14,21 @@
   const results = document.getElementById('results');
   const announcer = document.getElementById('announcer');
   const template = document.getElementById('item-template');
-  const options = ['width', 'height', 'fit', 'format'].map((id) => document.getElementById(id));
-  const sizes = ['width', 'height'].map((id) => document.getElementById(id));
-  const maxSide = 1024;
+  const options = ['width', 'height', 'fit', 'format', 'quality'].map((id) => document.getElementById(id));
+  const sizes = ['width', 'height', 'quality'].map((id) => document.getElementById(id));
+  // The whole-number fields: their label, range, and whether an empty field means "the default".
+  const ranges = {
+    width: { label: 'Width', max: 1024 },
+    height: { label: 'Height', max: 1024 },
+    quality: { label: 'Quality', max: 100 },
+  };
 
   const waiting = [];
   let uploading = 0;
 
-  // A width or height out of range is marked on its field as it is typed, and blocks uploads until
-  // it is fixed (the service would refuse it; better said here than on every card).
+  // A width, height or quality out of range is marked on its field as it is typed, and blocks uploads
+  // until it is fixed (the service would refuse it; better said here than on every card). An empty
+  // field sends nothing: the service's default is used.
   for (const field of sizes) {
     field.addEventListener('input', () => checkSize(field));
   }
@@ -30,9 +36,10 @@
   function checkSize(field) {
     const text = field.value.trim();
     const value = Number(text);
-    const problem = text === '' || (Number.isInteger(value) && value >= 1 && value <= maxSide)
+    const range = ranges[field.id];
+    const problem = text === '' || (/^\d+$/.test(text) && value >= 1 && value <= range.max)
       ? ''
-      : `${field.id === 'width' ? 'Width' : 'Height'} must be a whole number from 1 to ${maxSide}.`;
+      : `${range.label} must be a whole number from 1 to ${range.max}.`;
     const message = document.getElementById(`${field.id}-error`);
     message.textContent = problem;
     message.hidden = problem === '';
