@@ -17,9 +17,12 @@ internal sealed unsafe class EncodedInput : IDisposable
 {
     private bool _disposed;
 
-    private EncodedInput(byte* pointer, long length)
+    private readonly InputBlocks.Block _block;
+
+    private EncodedInput(InputBlocks.Block block, long length)
     {
-        Pointer = pointer;
+        _block = block;
+        Pointer = block.Pointer;
         Length = length;
     }
 
@@ -39,20 +42,20 @@ internal sealed unsafe class EncodedInput : IDisposable
 
         input.Position = 0;
         var length = input.Length;
-        var memory = (byte*)NativeMemory.Alloc((nuint)Math.Max(1, length));
+        var block = InputBlocks.Shared.Rent(length);
         try
         {
-            input.ReadExactly(new Span<byte>(memory, (int)length));
-            return new EncodedInput(memory, length);
+            input.ReadExactly(new Span<byte>(block.Pointer, (int)length));
+            return new EncodedInput(block, length);
         }
         catch (EndOfStreamException)
         {
-            NativeMemory.Free(memory);
+            InputBlocks.Shared.Return(block);
             throw ImageRejectedException.Corrupt("the file is shorter than its recorded length");
         }
         catch
         {
-            NativeMemory.Free(memory);
+            InputBlocks.Shared.Return(block);
             throw;
         }
     }
@@ -71,6 +74,6 @@ internal sealed unsafe class EncodedInput : IDisposable
         }
 
         _disposed = true;
-        NativeMemory.Free(Pointer);
+        InputBlocks.Shared.Return(_block);
     }
 }
