@@ -10,7 +10,8 @@ namespace ThumbnailApi.Bench;
 /// N uploads at concurrency C against a running service, each followed to SUCCESS or FAILED by
 /// long-polling its status. Prints uploads/s, wall time from the first upload to the last
 /// finished task, upload→finished latency percentiles, the service's peak RSS (with --pid) and
-/// how many tasks did not finish. With --rss-every K it also prints the RSS after every K
+/// how many tasks did not finish, and with --pid the service's CPU time per finished task over the
+/// run (from /proc/PID/stat: hold it against the pipeline's time per image). With --rss-every K it also prints the RSS after every K
 /// finished tasks, for soak runs. Every upload carries a random 8-byte tail after the image
 /// (decoders ignore it), so the service's reuse of identical uploads does not turn the run into a
 /// cache benchmark; --identical sends the very same bytes each time instead.
@@ -32,6 +33,7 @@ public static class LoadBenchmark
         };
 
         using var sampler = new RssSampler(options.Pid);
+        var cpuBefore = options.Pid > 0 ? Measure.CpuMs(options.Pid) : null;
         var clock = Stopwatch.StartNew();
         var uploadSlots = new SemaphoreSlim(options.Concurrency);
         var latencies = new List<double>();
@@ -81,6 +83,7 @@ public static class LoadBenchmark
 
         await Task.WhenAll(Enumerable.Range(0, options.Count).Select(OneAsync));
 
+        var cpuUsed = options.Pid > 0 ? Measure.CpuMs(options.Pid) - cpuBefore : null;
         latencies.Sort();
         var unfinished = options.Count - outcomes.GetValueOrDefault("SUCCESS") - outcomes.GetValueOrDefault("FAILED");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"""
@@ -91,6 +94,7 @@ public static class LoadBenchmark
             outcomes             {string.Join(", ", outcomes.OrderBy(o => o.Key).Select(o => $"{o.Key} {o.Value}"))}
             not finished         {unfinished}
             uploads retried      {_connectionRetries} after a closed connection
+            service CPU          {(cpuUsed is { } cpu && latencies.Count > 0 ? $"{cpu / 1000:F2} s, {cpu / latencies.Count:F1} ms per finished task" : "n/a (pass --pid)")}
             service peak RSS     {(options.Pid > 0 ? $"{sampler.Peak:F0} MB (VmHWM {Measure.PeakRssMb(options.Pid):F0} MB)" : "n/a (pass --pid)")}
             """));
         return unfinished == 0 ? 0 : 1;

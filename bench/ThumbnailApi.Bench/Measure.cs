@@ -9,6 +9,24 @@ public static class Measure
     /// <summary>Current resident set size of a process in MB (VmRSS), or null when unreadable.</summary>
     public static double? RssMb(int pid = 0) => ReadStatusKb(pid, "VmRSS:") / 1024.0;
 
+    /// <summary>
+    /// CPU time a process has used so far (user + system, from /proc/PID/stat, in clock ticks of
+    /// 1/100 s), in milliseconds; null when unreadable.
+    /// </summary>
+    public static double? CpuMs(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' '); // after "pid (name) ": state is field 3
+            return (long.Parse(fields[11]) + long.Parse(fields[12])) * 10.0; // utime, stime (fields 14, 15)
+        }
+        catch (Exception problem) when (problem is IOException or FormatException or IndexOutOfRangeException)
+        {
+            return null;
+        }
+    }
+
     public static double Percentile(IReadOnlyList<double> sorted, double p)
     {
         if (sorted.Count == 0)
