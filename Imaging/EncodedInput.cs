@@ -17,9 +17,9 @@ internal sealed unsafe class EncodedInput : IDisposable
 {
     private bool _disposed;
 
-    private readonly InputBlocks.Block _block;
+    private readonly NativeBlocks.Block _block;
 
-    private EncodedInput(InputBlocks.Block block, long length)
+    private EncodedInput(NativeBlocks.Block block, long length)
     {
         _block = block;
         Pointer = block.Pointer;
@@ -42,7 +42,7 @@ internal sealed unsafe class EncodedInput : IDisposable
 
         input.Position = 0;
         var length = input.Length;
-        var block = InputBlocks.Shared.Rent(length);
+        var block = NativeBlocks.Shared.Rent(length);
         try
         {
             input.ReadExactly(new Span<byte>(block.Pointer, (int)length));
@@ -50,12 +50,12 @@ internal sealed unsafe class EncodedInput : IDisposable
         }
         catch (EndOfStreamException)
         {
-            InputBlocks.Shared.Return(block);
+            NativeBlocks.Shared.Return(block);
             throw ImageRejectedException.Corrupt("the file is shorter than its recorded length");
         }
         catch
         {
-            InputBlocks.Shared.Return(block);
+            NativeBlocks.Shared.Return(block);
             throw;
         }
     }
@@ -74,6 +74,6 @@ internal sealed unsafe class EncodedInput : IDisposable
         }
 
         _disposed = true;
-        InputBlocks.Shared.Return(_block);
+        NativeBlocks.Shared.Return(_block);
     }
 }

@@ -255,7 +255,7 @@ internal sealed class SkiaSource : SourceImage
     /// </summary>
     private SKBitmap DecodeWhole(SKImageInfo info, CancellationToken cancellation)
     {
-        var bitmap = new SKBitmap(info);
+        var bitmap = KeptBitmap.Create(info);
         try
         {
             if (_stream is null || (long)info.Width * info.Height <= OneCallPixels || !DecodeIncrementally(bitmap, cancellation))
@@ -314,6 +314,7 @@ internal sealed class SkiaSource : SourceImage
             }
         }
 
+        cancellation.ThrowIfCancellationRequested(); // a stream ended by the deadline makes the codec fail (CouldNotRewind, IncompleteInput)
         ThrowIfFailed(result, Header.Format);
         return true;
     }

@@ -50,7 +50,7 @@ public sealed partial class MemoryTrimmer(
             return false;
         }
 
-        InputBlocks.Shared.Release(); // the upload blocks kept for reuse: nothing to reuse them for now
+        NativeBlocks.Shared.Release(); // the upload blocks kept for reuse: nothing to reuse them for now
         var committed = GC.GetGCMemoryInfo().TotalCommittedBytes;
         if (_trimmedLevel != long.MaxValue && committed < _trimmedLevel + Threshold)
         {

@@ -2117,6 +2117,14 @@ def gif_file(width, height, palette, lzw):
             + b"\x2c" + struct.pack("<HHHHB", 0, 0, width, height, 0) + lzw + b"\x3b")
 
 
+def gif_small_frame(width, height, palette, frame, lzw):
+    """GIF89a with a global palette and ONE frame (left, top, w, h) smaller than the canvas."""
+    bits = max(1, (len(palette) - 1).bit_length())
+    pal = b"".join(bytes(c) for c in palette) + bytes(3 * ((1 << bits) - len(palette)))
+    return (b"GIF89a" + struct.pack("<HHBBB", width, height, 0x80 | (bits - 1), 0, 0) + pal
+            + b"\x2c" + struct.pack("<HHHHB", *frame, 0) + lzw + b"\x3b")
+
+
 def quadrant_rows(w, h, colours):
     """Rows of indices: TL, TR, BL, BR = colours[0..3]."""
     return [[colours[(0 if x < w // 2 else 1) + (0 if y < h // 2 else 2)] for x in range(w)] for y in range(h)]
@@ -2233,6 +2241,18 @@ def make_irregular(S):
              "not alpha), that sample 0 everywhere", CARD_EXPECT + "; opaque everywhere (unspecified is not transparency: "
              "Pillow reads RGBX)", corner_alpha=255, verify=[("pil", True), ("magick", False), ("vips", False)],
              **CARD_QUADS)
+    # opaque-canvas.gif / small-frame.gif: a canvas of 600x600 wholly covered by red, then the same
+    # canvas with one 60x60 blue frame in its middle and nothing else: the rest is transparent
+    w = 600
+    write_bytes("gif/opaque-canvas.gif", gif_file(w, w, [RED, BLUE], gif_lzw_cleared_literals([0] * (w * w), 2)))
+    register("gif/opaque-canvas.gif", "own GIF writer: 600x600, one frame covering the canvas, all red",
+             "thumbnail red and opaque everywhere", kind="decode", quadrants={k: RED for k in QUAD_COLOURS},
+             corner_alpha=255, display=(w, w))
+    write_bytes("gif/small-frame.gif", gif_small_frame(w, w, [RED, BLUE], (270, 270, 60, 60), gif_lzw_cleared_literals([1] * 3600, 2)))
+    register("gif/small-frame.gif", "own GIF writer: 600x600 canvas, one 60x60 blue frame in the middle (270, 270), no background colour",
+             "thumbnail transparent everywhere but its middle tenth (blue): what the frame does not cover is "
+             "transparent, as browsers show it", kind="decode", corner_alpha=0, display=(w, w),
+             verify=[("pil", False), ("vips", False), ("magick", False)])
     # GIFs whose LZW minimum code size is outside the 2..8 of the specification (read by Pillow, libnsgif, Firefox)
     two = [RED, BLUE]
     rows = quadrant_rows(CARD_W, CARD_H, [0, 1, 1, 0])

@@ -3,15 +3,15 @@ using System.Runtime.InteropServices;
 namespace ThumbnailApi.Imaging;
 
 /// <summary>
-/// The native blocks uploads are read into for decoding (<see cref="EncodedInput"/>), kept for the
-/// next upload instead of handed back to the system. A fresh multi-megabyte block is a new mapping
-/// whose pages fault in one by one as the file is copied into it; on a VM each fault is costly
-/// (a 6 MP BMP spent more time faulting than decoding). A kept block's pages are already there.
+/// The big native blocks of a decode — the upload's bytes (<see cref="EncodedInput"/>) and whole
+/// decoded pictures (<see cref="KeptBitmap"/>) — kept for the next upload instead of handed back to
+/// the system. A fresh multi-megabyte block is a new mapping whose pages fault in one by one as it
+/// is first written; on a VM each fault is costly (a 6 MP BMP spent more time faulting than decoding). A kept block's pages are already there.
 /// At most <paramref name="maxKeptBytes"/> are kept in at most <paramref name="maxKeptBlocks"/> blocks
 /// (the largest win), a bigger block is never kept, and everything kept is handed back when the
 /// service goes idle (<see cref="Release"/>, called by the memory trimmer).
 /// </summary>
-internal sealed unsafe class InputBlocks(long maxKeptBytes, int maxKeptBlocks)
+internal sealed unsafe class NativeBlocks(long maxKeptBytes, int maxKeptBlocks)
 {
     /// <summary>Smaller files use plain allocations: glibc serves them from its heap, already reused.</summary>
     public const long SmallestKept = 256 * 1024;
@@ -27,10 +27,14 @@ internal sealed unsafe class InputBlocks(long maxKeptBytes, int maxKeptBlocks)
     /// The service's blocks: 64 MB at most (a 6 MP BMP is 18 MB, a 24 MP JPEG 6 MB), in one block
     /// per core, as many as can be decoding at once.
     /// </summary>
-    public static InputBlocks Shared { get; } = new(64L * 1024 * 1024, Math.Clamp(Environment.ProcessorCount, 2, 8));
+    public static NativeBlocks Shared { get; } = new(64L * 1024 * 1024, Math.Clamp(Environment.ProcessorCount, 2, 8));
 
-    /// <summary>A block of at least <paramref name="length"/> bytes: a kept one if one fits, else a new one.</summary>
-    public Block Rent(long length)
+    /// <summary>
+    /// A block of at least <paramref name="length"/> bytes: a kept one if one fits, else a new one.
+    /// With <paramref name="zeroed"/>, its first <paramref name="length"/> bytes are zero: a kept block
+    /// is cleared, a new one comes zeroed from the system (no page is touched for that).
+    /// </summary>
+    public Block Rent(long length, bool zeroed = false)
     {
         if (length >= SmallestKept)
         {
@@ -50,13 +54,19 @@ internal sealed unsafe class InputBlocks(long maxKeptBytes, int maxKeptBlocks)
                     var block = _kept[best];
                     _kept.RemoveAt(best);
                     _keptBytes -= block.Capacity;
+                    if (zeroed)
+                    {
+                        NativeMemory.Clear(block.Pointer, (nuint)length);
+                    }
+
                     return block;
                 }
             }
         }
 
         var capacity = length >= SmallestKept ? (length + Granule - 1) / Granule * Granule : Math.Max(1, length);
-        return new Block((byte*)NativeMemory.Alloc((nuint)capacity), capacity);
+        var memory = zeroed ? NativeMemory.AllocZeroed((nuint)capacity) : NativeMemory.Alloc((nuint)capacity);
+        return new Block((byte*)memory, capacity);
     }
 
     /// <summary>Keeps <paramref name="block"/> for a later upload, or frees it (or a smaller kept one) to stay within the limits.</summary>
