@@ -26,7 +26,7 @@ public static class HeaderProbe
     private static SourceImage Open(EncodedInput bytes, ImagingLimits limits, CancellationToken cancellation)
     {
         var format = FormatSniffer.Sniff(bytes.Head(FormatSniffer.BytesNeeded)) ?? throw new ImageRejectedException(
-            Rejection.UnsupportedFormat, "The file is not a PNG, JPEG, GIF, BMP, TIFF or WebP image.");
+            Rejection.UnsupportedFormat, "The file is not a PNG, JPEG, GIF, BMP, TIFF, WebP, HEIC or AVIF image.");
         if (format == ImageFormat.Jpeg)
         {
             using var stream = bytes.OpenStream();
@@ -43,9 +43,12 @@ public static class HeaderProbe
             BmpRunLength.EnsureRowsKeepToTheirWidth(bytes.Head((int)bytes.Length));
         }
 
-        SourceImage image = format == ImageFormat.Tiff
-            ? TiffSource.Open(bytes, limits)
-            : SkiaSource.Open(bytes, format, cancellation);
+        SourceImage image = format switch
+        {
+            ImageFormat.Tiff => TiffSource.Open(bytes, limits),
+            ImageFormat.Heic or ImageFormat.Avif => HeifSource.Open(bytes, format),
+            _ => SkiaSource.Open(bytes, format, cancellation),
+        };
         try
         {
             EnforceLimits(image.Header, limits);

@@ -9,4 +9,6 @@ public enum ImageFormat
     Bmp,
     Tiff,
     WebP,
+    Heic,
+    Avif,
 }

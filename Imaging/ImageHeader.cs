@@ -16,4 +16,10 @@ public sealed record ImageHeader(ImageFormat Format, int Width, int Height, int 
     public int DisplayHeight => SwapsAxes ? Width : Height;
 
     public long PixelCount => (long)Width * Height;
+
+    /// <summary>
+    /// True when the file says it has no alpha channel (set by decoders that know it up front: HEIC
+    /// and AVIF); <c>auto</c> output is then JPEG for these photo formats.
+    /// </summary>
+    public bool Opaque { get; init; }
 }

@@ -64,7 +64,7 @@ public sealed record ResizePlan(
                                      CeilingOf(ResampleGap * height * content.Height / region.Height));
         var minDecode = header.SwapsAxes ? new SKSizeI(minDisplay.Height, minDisplay.Width) : minDisplay;
 
-        return new ResizePlan(region, content, canvas, offset, spec.ResolveFormat(header.Format), minDecode);
+        return new ResizePlan(region, content, canvas, offset, spec.ResolveFormat(header), minDecode);
     }
 
     private static int CeilingOf(double value) => Math.Max(1, (int)Math.Ceiling(value - 1e-6));

@@ -38,10 +38,15 @@ public sealed record ThumbnailSpec(int Width = 100, int Height = 100, FitMode Fi
 
     public static ThumbnailSpec Default { get; } = new();
 
-    /// <summary>The concrete encoding for an input format.</summary>
-    public OutputFormat ResolveFormat(ImageFormat input) => Format switch
+    /// <summary>
+    /// The concrete encoding for an input: <c>auto</c> is JPEG for a JPEG, and for a HEIC or AVIF
+    /// photo without alpha (lossy photo formats, like JPEG); PNG for everything else.
+    /// </summary>
+    public OutputFormat ResolveFormat(ImageHeader input) => Format switch
     {
-        OutputFormat.Auto => input == ImageFormat.Jpeg ? OutputFormat.Jpeg : OutputFormat.Png,
+        OutputFormat.Auto => input.Format == ImageFormat.Jpeg || (input.Format is ImageFormat.Heic or ImageFormat.Avif && input.Opaque)
+            ? OutputFormat.Jpeg
+            : OutputFormat.Png,
         _ => Format,
     };
 }

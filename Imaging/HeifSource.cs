@@ -1,0 +1,243 @@
+using SkiaSharp;
+using ThumbnailApi.Imaging.Heif;
+
+namespace ThumbnailApi.Imaging;
+
+/// <summary>
+/// HEIC (HEVC) and AVIF (AV1) through libheif. Opening reads the container only (the item
+/// properties: size from <c>ispe</c>, alpha, colour profile, stored thumbnails); nothing is decoded
+/// until <see cref="DecodeShrunk"/>. libheif applies the <c>irot</c>/<c>imir</c> transformations
+/// while decoding and reports the size after them, so the header's origin is always top-left and
+/// an EXIF orientation inside the file is not applied again. libheif cannot decode at reduced size;
+/// when the file carries a stored thumbnail (iPhones write one) that is at least as big as the
+/// thumbnail needs, that is decoded instead of the full picture. The primary image of a burst or a
+/// sequence is the one used.
+/// </summary>
+internal sealed unsafe class HeifSource : SourceImage
+{
+    /// <summary>
+    /// Decoder memory per pixel of a full decode: the interleaved RGBA result (4), libheif's YCbCr
+    /// planes (up to 2 bytes a sample for 10-bit, 4:2:0: 3) and the codec's own frame buffers.
+    /// </summary>
+    private const long BytesPerDecodedPixel = 14;
+
+    private readonly nint _context;
+    private readonly nint _primary;
+    private readonly (uint Id, int Width, int Height)[] _thumbnails;
+
+    private HeifSource(EncodedInput input, nint context, nint primary, (uint, int, int)[] thumbnails)
+        : base(input)
+    {
+        _context = context;
+        _primary = primary;
+        _thumbnails = thumbnails;
+    }
+
+    public static HeifSource Open(EncodedInput input, ImageFormat format)
+    {
+        if (!HeifLibrary.Support.Decodes(format))
+        {
+            throw new ImageRejectedException(Rejection.UnsupportedFormat, HeifLibrary.MissingMessage(format));
+        }
+
+        var context = HeifNative.ContextAlloc();
+        nint primary = 0;
+        try
+        {
+            Check(HeifNative.ReadFromMemoryWithoutCopy(context, input.Pointer, (nuint)input.Length, 0), format, "container");
+            Check(HeifNative.PrimaryImageHandle(context, out primary), format, "primary image");
+            var width = HeifNative.HandleWidth(primary);
+            var height = HeifNative.HandleHeight(primary);
+            var opaque = HeifNative.HandleHasAlpha(primary) == 0;
+            return new HeifSource(input, context, primary, Thumbnails(primary))
+            {
+                Header = new ImageHeader(format, width, height, Math.Max(1, HeifNative.NumberOfTopLevelImages(context)), SKEncodedOrigin.TopLeft) { Opaque = opaque },
+                ColourSpace = EmbeddedColourSpace(primary),
+            };
+        }
+        catch
+        {
+            if (primary != 0)
+            {
+                HeifNative.HandleRelease(primary);
+            }
+
+            HeifNative.ContextFree(context);
+            throw;
+        }
+    }
+
+    protected override long DecoderWorkingBytes(ResizePlan plan)
+    {
+        var (_, width, height) = Chosen(plan.MinDecode.Width, plan.MinDecode.Height);
+        return BytesPerDecodedPixel * width * height + ShrunkBytes(width, height, plan);
+    }
+
+    public override ScaledBitmap DecodeShrunk(int minWidth, int minHeight, CancellationToken cancellation)
+    {
+        cancellation.ThrowIfCancellationRequested();
+        var (id, _, _) = Chosen(minWidth, minHeight);
+        var handle = _primary;
+        if (id != 0)
+        {
+            Check(HeifNative.Thumbnail(_primary, id, out handle), Header.Format, "stored thumbnail");
+        }
+
+        nint image = 0;
+        try
+        {
+            // One call that cannot be interrupted (like libwebp): the deadline is checked after it.
+            Check(HeifNative.DecodeImage(handle, out image, HeifNative.ColourspaceRgb, HeifNative.ChromaInterleavedRgba, 0), Header.Format, "picture");
+            cancellation.ThrowIfCancellationRequested();
+            var width = HeifNative.ImageWidth(image, HeifNative.ChannelInterleaved);
+            var height = HeifNative.ImageHeight(image, HeifNative.ChannelInterleaved);
+            var pixels = HeifNative.PlaneReadonly(image, HeifNative.ChannelInterleaved, out var stride);
+            if (pixels is null || width <= 0 || height <= 0)
+            {
+                throw ImageRejectedException.Corrupt($"the {Header.Format.CommonName()} picture decodes to nothing");
+            }
+
+            return Shrink(pixels, stride, width, height, minWidth, minHeight, cancellation);
+        }
+        finally
+        {
+            if (image != 0)
+            {
+                HeifNative.ImageRelease(image);
+            }
+
+            if (handle != _primary)
+            {
+                HeifNative.HandleRelease(handle);
+            }
+        }
+    }
+
+    /// <summary>Box-shrinks the decoded rows (RGBA, alpha not premultiplied) into the working format.</summary>
+    private ScaledBitmap Shrink(byte* pixels, int stride, int width, int height, int minWidth, int minHeight, CancellationToken cancellation)
+    {
+        var factorX = BoxFactor(width, minWidth);
+        var factorY = BoxFactor(height, minHeight);
+        using var shrinker = new BoxShrinker(width, height, factorX, factorY, (double)width / Header.Width, (double)height / Header.Height);
+        var row = new byte[4 * width];
+        for (var y = 0; y < height; y++)
+        {
+            if ((y & 255) == 0)
+            {
+                cancellation.ThrowIfCancellationRequested();
+            }
+
+            var source = new ReadOnlySpan<byte>(pixels + (long)y * stride, 4 * width);
+            if (Header.Opaque)
+            {
+                shrinker.AddRow(y, source);
+                continue;
+            }
+
+            Premultiply(source, row);
+            shrinker.AddRow(y, row);
+        }
+
+        return shrinker.Finish();
+    }
+
+    private static void Premultiply(ReadOnlySpan<byte> source, Span<byte> target)
+    {
+        for (var i = 0; i < source.Length; i += 4)
+        {
+            var alpha = source[i + 3];
+            target[i] = (byte)((source[i] * alpha + 127) / 255);
+            target[i + 1] = (byte)((source[i + 1] * alpha + 127) / 255);
+            target[i + 2] = (byte)((source[i + 2] * alpha + 127) / 255);
+            target[i + 3] = alpha;
+        }
+    }
+
+    /// <summary>The smallest stored thumbnail that still covers <paramref name="minWidth"/> × <paramref name="minHeight"/>, or the primary image (id 0).</summary>
+    private (uint Id, int Width, int Height) Chosen(int minWidth, int minHeight)
+    {
+        var best = (Id: 0u, Width: Header.Width, Height: Header.Height);
+        foreach (var thumbnail in _thumbnails)
+        {
+            if (thumbnail.Width >= minWidth && thumbnail.Height >= minHeight && (long)thumbnail.Width * thumbnail.Height < (long)best.Width * best.Height
+                && Math.Abs((double)thumbnail.Width / thumbnail.Height - (double)Header.Width / Header.Height) < 0.02)
+            {
+                best = thumbnail;
+            }
+        }
+
+        return best;
+    }
+
+    private static (uint, int, int)[] Thumbnails(nint primary)
+    {
+        var count = HeifNative.NumberOfThumbnails(primary);
+        if (count <= 0)
+        {
+            return [];
+        }
+
+        var ids = new uint[Math.Min(count, 16)];
+        fixed (uint* list = ids)
+        {
+            count = HeifNative.ThumbnailIds(primary, list, ids.Length);
+        }
+
+        var found = new List<(uint, int, int)>();
+        foreach (var id in ids.Take(count))
+        {
+            if (!HeifNative.Thumbnail(primary, id, out var handle).Failed)
+            {
+                found.Add((id, HeifNative.HandleWidth(handle), HeifNative.HandleHeight(handle)));
+                HeifNative.HandleRelease(handle);
+            }
+        }
+
+        return [.. found];
+    }
+
+    /// <summary>The ICC profile the file carries (iPhones write Display P3), applied like every other format's.</summary>
+    private static SKColorSpace? EmbeddedColourSpace(nint handle)
+    {
+        var type = HeifNative.ColourProfileType(handle);
+        if (type is not (HeifNative.ColourProfileIcc or HeifNative.ColourProfileRestrictedIcc))
+        {
+            return null;
+        }
+
+        var size = (int)Math.Min(HeifNative.RawColourProfileSize(handle), 4 << 20);
+        if (size <= 0)
+        {
+            return null;
+        }
+
+        var profile = new byte[size];
+        fixed (byte* bytes = profile)
+        {
+            return HeifNative.RawColourProfile(handle, bytes).Failed ? null : SKColorSpace.CreateIcc(profile);
+        }
+    }
+
+    /// <summary>
+    /// libheif's errors: a file libheif does not support (code 3, 4: a brand, codec or feature it
+    /// lacks) is unsupported_format; anything else in the data is corrupt_image.
+    /// </summary>
+    private static void Check(HeifNative.Error error, ImageFormat format, string what)
+    {
+        if (!error.Failed)
+        {
+            return;
+        }
+
+        throw error.Code is 3 or 4
+            ? new ImageRejectedException(Rejection.UnsupportedFormat, $"This {format.CommonName()} file uses something libheif cannot read ({error.Text}); convert it to JPEG or PNG.")
+            : ImageRejectedException.Corrupt($"the {format.CommonName()} {what} cannot be read: {error.Text}");
+    }
+
+    protected override void DisposeDecoder()
+    {
+        ColourSpace?.Dispose();
+        HeifNative.HandleRelease(_primary);
+        HeifNative.ContextFree(_context);
+    }
+}
