@@ -134,7 +134,7 @@ public static class MultipartUpload
             {
                 // Decided from the first bytes: the rest of a disguised file is never read.
                 return (default, ApiErrors.UnsupportedFormat(
-                    "The file is not a PNG, JPEG, GIF, BMP, TIFF or WebP image (whatever its name says)."));
+                    "The file is not a PNG, JPEG, GIF, BMP, TIFF, WebP, HEIC or AVIF image (whatever its name says)."));
             }
 
             await using var file = Storage(createFile);

@@ -22,7 +22,7 @@ public static class ThumbnailEndpointDocs
         .WithName("UploadImage")
         .WithSummary("Upload an image; get a task id")
         .WithDescription(
-            "Send `multipart/form-data` with one file part named `image` (PNG, JPEG, GIF, BMP, TIFF or WebP, decided from the bytes, "
+            "Send `multipart/form-data` with one file part named `image` (PNG, JPEG, GIF, BMP, TIFF, WebP, HEIC or AVIF — the last two when the server has libheif — decided from the bytes, "
             + "never from the name). The answer comes once the upload is stored and queued: poll `status_url` until `task_status` "
             + "is SUCCESS or FAILED. " + OptionNote
             + $" With an `{IdempotentUpload.Header}` header, a retry with the same key, image and options within 24 hours "
@@ -33,7 +33,7 @@ public static class ThumbnailEndpointDocs
             + $"`invalid_option`: a bad width, height, fit, format or `{IdempotentUpload.Header}` (`field` names it).")
         .ProducesApiError(StatusCodes.Status413PayloadTooLarge, "`file_too_large`: the upload is over the size limit.")
         .ProducesApiError(StatusCodes.Status415UnsupportedMediaType,
-            "`unsupported_format`: the bytes are not PNG, JPEG, GIF, BMP, TIFF or WebP, whatever the file name says.")
+            "`unsupported_format`: the bytes are not PNG, JPEG, GIF, BMP, TIFF, WebP, HEIC or AVIF, whatever the file name says (or HEIC or AVIF on a server without libheif: the message says so).")
         .ProducesApiError(StatusCodes.Status422UnprocessableEntity,
             "`corrupt_image`: the header cannot be read. `image_too_large`: more pixels or frames than the limits allow (checked before decoding). "
             + $"`idempotency_key_reused`: the `{IdempotentUpload.Header}` was used in the last 24 hours for another image or other options.")

@@ -23,7 +23,8 @@ public static class OperationsRegistration
             .AddCheck<DataFolderCheck>("data_folder", tags: ready, timeout: CheckTimeout)
             .AddCheck<WorkersCheck>("workers", tags: ready)
             .AddCheck<QueueCheck>("queue", tags: ready)
-            .AddCheck<NotificationsCheck>("notifications", tags: ready);
+            .AddCheck<NotificationsCheck>("notifications", tags: ready)
+            .AddCheck<InputFormatsCheck>("input_formats", tags: ready);
 
         services.AddOpenTelemetry()
             .ConfigureResource(NameTheService)

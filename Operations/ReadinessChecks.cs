@@ -106,3 +106,35 @@ public sealed class NotificationsCheck(IServiceProvider services) : IHealthCheck
             : HealthCheckResult.Degraded(
                 "Not listening for PostgreSQL notifications (reconnecting): long-polls answer only at their deadline and idle workers find queued tasks by polling."));
 }
+
+/// <summary>
+/// The image formats this instance reads: always PNG, JPEG, GIF, BMP, TIFF and WebP; HEIC and AVIF
+/// when libheif and its decoder for each are installed. Healthy either way (HEIC and AVIF are
+/// optional); the description says what is missing and how to add it.
+/// </summary>
+public sealed class InputFormatsCheck : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var heif = ThumbnailApi.Imaging.Heif.HeifLibrary.Support;
+        var formats = new List<string> { "png", "jpeg", "gif", "bmp", "tiff", "webp" };
+        if (heif.Hevc)
+        {
+            formats.Add("heic");
+        }
+
+        if (heif.Av1)
+        {
+            formats.Add("avif");
+        }
+
+        var data = new Dictionary<string, object> { ["formats"] = formats, ["libheif"] = heif.Version ?? "not installed" };
+        var description = (heif.Hevc, heif.Av1) switch
+        {
+            (true, true) => "every input format, HEIC and AVIF through libheif " + heif.Version,
+            (false, false) when heif.Version is null => "HEIC and AVIF are refused: libheif is not installed (apt-get install libheif1)",
+            _ => $"libheif {heif.Version} lacks a decoder: {(heif.Hevc ? "" : "HEIC (HEVC, e.g. libheif-plugin-libde265) ")}{(heif.Av1 ? "" : "AVIF (AV1, e.g. libheif-plugin-dav1d)")}".TrimEnd(),
+        };
+        return Task.FromResult(HealthCheckResult.Healthy(description, data));
+    }
+}

@@ -36,7 +36,7 @@ public sealed class HealthTests
         Assert.That(status, Is.EqualTo(HttpStatusCode.OK), body.ToString());
         Assert.That(body.GetProperty("status").GetString(), Is.EqualTo("healthy"));
         var checks = body.GetProperty("checks");
-        Assert.That(checks.EnumerateObject().Select(check => check.Name), Is.EquivalentTo(new[] { "recovery", "database", "data_folder", "workers", "queue", "notifications" }));
+        Assert.That(checks.EnumerateObject().Select(check => check.Name), Is.EquivalentTo(new[] { "recovery", "database", "data_folder", "workers", "queue", "notifications", "input_formats" }));
         Assert.That(checks.EnumerateObject().Select(check => check.Value.GetProperty("status").GetString()), Is.All.EqualTo("healthy"));
         Assert.Multiple(() =>
         {

@@ -27,12 +27,27 @@ public sealed class HostileInputTests : OneServiceFixture
     }
 
     [TestCase("hostile/mov.png")]
-    [TestCase("hostile/heic.jpg")]
     public async Task A_video_or_other_container_named_like_an_image_is_a_415(string file)
     {
         using var response = await Client.PostFileAsync(TestImages.Path(file));
 
         await ErrorResponseTests.AssertErrorAsync(response, HttpStatusCode.UnsupportedMediaType, "unsupported_format");
+    }
+
+    [Test]
+    public async Task A_HEIC_container_with_no_picture_in_it_is_refused_as_damaged_or_as_unreadable_here()
+    {
+        using var response = await Client.PostFileAsync(TestImages.Path("hostile/heic.jpg"));
+
+        if (ThumbnailApi.Imaging.Heif.HeifLibrary.Support.Hevc)
+        {
+            await ErrorResponseTests.AssertErrorAsync(response, HttpStatusCode.UnprocessableEntity, "corrupt_image");
+        }
+        else
+        {
+            await ErrorResponseTests.AssertErrorAsync(response, HttpStatusCode.UnsupportedMediaType, "unsupported_format");
+            Assert.That(await response.Content.ReadAsStringAsync(), Does.Contain("apt-get install libheif1"));
+        }
     }
 
     [TestCase("hostile/empty.jpg")]

@@ -137,7 +137,7 @@ public sealed class UploadPageBrowserTests
             var failed = _page.Locator("li.item[data-state=failed]");
             await failed.WaitForAsync();
             var status = await failed.Locator(".status").TextContentAsync();
-            Assert.That(status, Does.StartWith("Not uploaded: The file is not a PNG, JPEG, GIF, BMP, TIFF or WebP image"));
+            Assert.That(status, Does.StartWith("Not uploaded: The file is not a PNG, JPEG, GIF, BMP, TIFF, WebP, HEIC or AVIF image"));
             Assert.That(await failed.Locator("img").CountAsync(), Is.Zero);
             Assert.That(await failed.Locator(".result").IsVisibleAsync(), Is.False, "a failed card shows no result row");
             Assert.That(await failed.GetByRole(AriaRole.Link).CountAsync(), Is.Zero, "a failed card has no visible link");

@@ -209,7 +209,8 @@ write("webp-16383x16383.webp", webp_vp8l_header(16383, 16383),
 write("mov.png", struct.pack(">I", 20) + b"ftypqt  \x00\x00\x02\x00qt  " + struct.pack(">I", 8) + b"mdat",
       "QuickTime MOV: an ftyp box with brand 'qt  ', named .png", "415 unsupported_format")
 write("heic.jpg", struct.pack(">I", 24) + b"ftypheic\x00\x00\x00\x00mif1heic" + struct.pack(">I", 8) + b"mdat",
-      "HEIC (ftyp brand 'heic'), named .jpg", "415 unsupported_format")
+      "HEIC container (ftyp brand 'heic') with no picture (an empty mdat, no meta), named .jpg",
+      "422 corrupt_image (415 unsupported_format on a server without libheif)")
 write("jpeg-magic-only.jpg", b"\xff\xd8\xff",
       "the three bytes of the JPEG signature and nothing else", "422 corrupt_image")
 for extension in ("jpg", "png", "gif", "bmp"):
