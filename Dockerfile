@@ -18,10 +18,16 @@ RUN dotnet publish ThumbnailApi.csproj --no-restore --configuration Release --ou
     -p:UseAppHost=false -p:PathMap=/src/=/_/
 
 FROM mcr.microsoft.com/dotnet/aspnet:${DOTNET_VERSION} AS runtime
-# SkiaSharp's native library links against fontconfig; nothing else is needed (no curl: the
-# health check is the service's own --health-check mode).
+# SkiaSharp's native library links against fontconfig; libheif reads HEIC and AVIF uploads (the
+# service runs without it and then refuses them). Newer Debian releases ship libheif's HEVC and AV1
+# decoders as plugin packages, which --no-install-recommends would leave out: they are named when
+# the distribution has them. Nothing else is needed (no curl: the health check is the service's
+# own --health-check mode).
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libfontconfig1 \
+    && apt-get install -y --no-install-recommends libfontconfig1 libheif1 \
+    && if apt-cache show libheif-plugin-libde265 >/dev/null 2>&1; then \
+         apt-get install -y --no-install-recommends libheif-plugin-libde265 libheif-plugin-dav1d; \
+       fi \
     && rm -rf /var/lib/apt/lists/*
 # The data folder (SQLite database, uploads, thumbnails) is a volume owned by the image's
 # non-root user "app" ($APP_UID, set by the base image).

@@ -29,7 +29,9 @@ internal static unsafe partial class HeifNative
 
         public bool Failed => Code != 0;
 
-        public string Text => Message is null ? $"libheif error {Code}.{Subcode}" : Marshal.PtrToStringUTF8((IntPtr)Message) ?? $"libheif error {Code}.{Subcode}";
+        public string Text => (Message is null ? null : Marshal.PtrToStringUTF8((IntPtr)Message)?.Trim()) is { Length: > 0 } text
+            ? text.TrimEnd('.')
+            : $"libheif error {Code}.{Subcode}";
     }
 
     [LibraryImport(Library, EntryPoint = "heif_get_version")]
