@@ -6,7 +6,8 @@ namespace ThumbnailApi.Imaging;
 /// <summary>
 /// HEIC (HEVC) and AVIF (AV1) through libheif. Opening reads the container only (the item
 /// properties: size from <c>ispe</c>, alpha, colour profile, stored thumbnails); nothing is decoded
-/// until <see cref="DecodeShrunk"/>. libheif applies the <c>irot</c>/<c>imir</c> transformations
+/// until <see cref="DecodeShrunk"/>, which decodes in a process of its own (<see cref="Heif.HeifDecodeChild"/>
+/// says why) and shrinks the rows as they arrive. libheif applies the <c>irot</c>/<c>imir</c> transformations
 /// while decoding and reports the size after them, so the header's origin is always top-left and
 /// an EXIF orientation inside the file is not applied again. libheif cannot decode at reduced size;
 /// when the file carries a stored thumbnail (iPhones write one) that is at least as big as the
@@ -77,67 +78,31 @@ internal sealed unsafe class HeifSource : SourceImage
     {
         cancellation.ThrowIfCancellationRequested();
         var (id, _, _) = Chosen(minWidth, minHeight);
-        var handle = _primary;
-        if (id != 0)
+
+        // Decoded in a process of its own (HeifDecodeChild says why), its rows shrunk as they arrive.
+        using var child = HeifDecodeProcess.Start(Input, Header.Format, id, cancellation);
+        var (width, height) = (child.Width, child.Height);
+        if (width <= 0 || height <= 0 || (long)width * height > Math.Max(1, Header.PixelCount))
         {
-            Check(HeifNative.Thumbnail(_primary, id, out handle), Header.Format, "stored thumbnail");
+            throw ImageRejectedException.Corrupt($"the {Header.Format.CommonName()} picture decodes to {width}×{height}, not the {Header.Width}×{Header.Height} its header says");
         }
 
-        nint image = 0;
-        try
-        {
-            // One call that cannot be interrupted (like libwebp): the deadline is checked after it.
-            Check(HeifNative.DecodeImage(handle, out image, HeifNative.ColourspaceRgb, HeifNative.ChromaInterleavedRgba, 0), Header.Format, "picture");
-            cancellation.ThrowIfCancellationRequested();
-            var width = HeifNative.ImageWidth(image, HeifNative.ChannelInterleaved);
-            var height = HeifNative.ImageHeight(image, HeifNative.ChannelInterleaved);
-            var pixels = HeifNative.PlaneReadonly(image, HeifNative.ChannelInterleaved, out var stride);
-            if (pixels is null || width <= 0 || height <= 0)
-            {
-                throw ImageRejectedException.Corrupt($"the {Header.Format.CommonName()} picture decodes to nothing");
-            }
-
-            return Shrink(pixels, stride, width, height, minWidth, minHeight, cancellation);
-        }
-        finally
-        {
-            if (image != 0)
-            {
-                HeifNative.ImageRelease(image);
-            }
-
-            if (handle != _primary)
-            {
-                HeifNative.HandleRelease(handle);
-            }
-        }
-    }
-
-    /// <summary>Box-shrinks the decoded rows (RGBA, alpha not premultiplied) into the working format.</summary>
-    private ScaledBitmap Shrink(byte* pixels, int stride, int width, int height, int minWidth, int minHeight, CancellationToken cancellation)
-    {
         var factorX = BoxFactor(width, minWidth);
         var factorY = BoxFactor(height, minHeight);
         using var shrinker = new BoxShrinker(width, height, factorX, factorY, (double)width / Header.Width, (double)height / Header.Height);
         var row = new byte[4 * width];
         for (var y = 0; y < height; y++)
         {
-            if ((y & 255) == 0)
+            child.ReadRow(row, cancellation);
+            if (!Header.Opaque)
             {
-                cancellation.ThrowIfCancellationRequested();
+                Premultiply(row, row);
             }
 
-            var source = new ReadOnlySpan<byte>(pixels + (long)y * stride, 4 * width);
-            if (Header.Opaque)
-            {
-                shrinker.AddRow(y, source);
-                continue;
-            }
-
-            Premultiply(source, row);
             shrinker.AddRow(y, row);
         }
 
+        child.Finish(cancellation);
         return shrinker.Finish();
     }
 

@@ -117,6 +117,23 @@ public sealed class HeifTests
     }
 
     [Test]
+    public void A_HEIC_cut_inside_its_picture_data_never_shows_pixels_of_an_earlier_picture()
+    {
+        // libheif decodes it without an error; what it never decoded is whatever the decoder's memory
+        // held. Decoded in a fresh process, that memory holds nothing of other pictures, so the
+        // result is the same whatever was decoded before.
+        var first = Thumbnails.Encode("heif/truncated-slice.heic", ThumbnailSpec.Default with { Format = OutputFormat.Png });
+        foreach (var other in new[] { "heif/alpha.heic", "heif/card.heic", "heif/grid.heic", "heif/card-10bit.heic" })
+        {
+            Thumbnails.Encode(other);
+        }
+
+        var again = Thumbnails.Encode("heif/truncated-slice.heic", ThumbnailSpec.Default with { Format = OutputFormat.Png });
+
+        Assert.That(again.Bytes, Is.EqualTo(first.Bytes));
+    }
+
+    [Test]
     public void A_HEIC_bigger_than_the_pixel_limit_is_refused_from_its_header()
     {
         var rejection = Thumbnails.RejectionOf(TestImages.Bytes("heif/thumb.heic"), limits: new ImagingLimits { MaxPixels = 500_000 });
