@@ -22,17 +22,10 @@ internal sealed unsafe class HeifSource : SourceImage
     /// </summary>
     private const long BytesPerDecodedPixel = 14;
 
-    private readonly nint _context;
-    private readonly nint _primary;
     private readonly (uint Id, int Width, int Height)[] _thumbnails;
 
-    private HeifSource(EncodedInput input, nint context, nint primary, (uint, int, int)[] thumbnails)
-        : base(input)
-    {
-        _context = context;
-        _primary = primary;
-        _thumbnails = thumbnails;
-    }
+    private HeifSource(EncodedInput input, (uint, int, int)[] thumbnails)
+        : base(input) => _thumbnails = thumbnails;
 
     public static HeifSource Open(EncodedInput input, ImageFormat format)
     {
@@ -41,22 +34,24 @@ internal sealed unsafe class HeifSource : SourceImage
             throw new ImageRejectedException(Rejection.UnsupportedFormat, HeifLibrary.MissingMessage(format));
         }
 
+        // Everything needed later is read now; the container is let go before this returns (the
+        // picture is decoded by another process, from the upload's bytes).
         var context = HeifNative.ContextAlloc();
         nint primary = 0;
         try
         {
-            Check(HeifNative.ReadFromMemoryWithoutCopy(context, input.Pointer, (nuint)input.Length, 0), format, "container");
-            Check(HeifNative.PrimaryImageHandle(context, out primary), format, "primary image");
+            Check(HeifNative.ReadFromMemoryWithoutCopy(context, input.Pointer, (nuint)input.Length, 0), format, "container cannot be read");
+            Check(HeifNative.PrimaryImageHandle(context, out primary), format, "primary image cannot be read");
             var width = HeifNative.HandleWidth(primary);
             var height = HeifNative.HandleHeight(primary);
             var opaque = HeifNative.HandleHasAlpha(primary) == 0;
-            return new HeifSource(input, context, primary, Thumbnails(primary))
+            return new HeifSource(input, Thumbnails(primary))
             {
                 Header = new ImageHeader(format, width, height, Math.Max(1, HeifNative.NumberOfTopLevelImages(context)), SKEncodedOrigin.TopLeft) { Opaque = opaque },
                 ColourSpace = EmbeddedColourSpace(primary),
             };
         }
-        catch
+        finally
         {
             if (primary != 0)
             {
@@ -64,7 +59,6 @@ internal sealed unsafe class HeifSource : SourceImage
             }
 
             HeifNative.ContextFree(context);
-            throw;
         }
     }
 
@@ -96,7 +90,7 @@ internal sealed unsafe class HeifSource : SourceImage
             child.ReadRow(row, cancellation);
             if (!Header.Opaque)
             {
-                Premultiply(row, row);
+                Premultiply(row);
             }
 
             shrinker.AddRow(y, row);
@@ -106,15 +100,15 @@ internal sealed unsafe class HeifSource : SourceImage
         return shrinker.Finish();
     }
 
-    private static void Premultiply(ReadOnlySpan<byte> source, Span<byte> target)
+    /// <summary>Multiplies each pixel's colour by its alpha, in place (libheif hands alpha over straight).</summary>
+    private static void Premultiply(Span<byte> row)
     {
-        for (var i = 0; i < source.Length; i += 4)
+        for (var i = 0; i < row.Length; i += 4)
         {
-            var alpha = source[i + 3];
-            target[i] = (byte)((source[i] * alpha + 127) / 255);
-            target[i + 1] = (byte)((source[i + 1] * alpha + 127) / 255);
-            target[i + 2] = (byte)((source[i + 2] * alpha + 127) / 255);
-            target[i + 3] = alpha;
+            var alpha = row[i + 3];
+            row[i] = (byte)((row[i] * alpha + 127) / 255);
+            row[i + 1] = (byte)((row[i + 1] * alpha + 127) / 255);
+            row[i + 2] = (byte)((row[i + 2] * alpha + 127) / 255);
         }
     }
 
@@ -183,26 +177,13 @@ internal sealed unsafe class HeifSource : SourceImage
         }
     }
 
-    /// <summary>
-    /// libheif's errors: a file libheif does not support (code 3, 4: a brand, codec or feature it
-    /// lacks) is unsupported_format; anything else in the data is corrupt_image.
-    /// </summary>
-    private static void Check(HeifNative.Error error, ImageFormat format, string what)
+    private static void Check(HeifNative.Error error, ImageFormat format, string whatFailed)
     {
-        if (!error.Failed)
+        if (error.Failed)
         {
-            return;
+            throw error.ToRejection(format, whatFailed);
         }
-
-        throw error.Code is 3 or 4
-            ? new ImageRejectedException(Rejection.UnsupportedFormat, $"This {format.CommonName()} file uses something libheif cannot read ({error.Text}); convert it to JPEG or PNG.")
-            : ImageRejectedException.Corrupt($"the {format.CommonName()} {what} cannot be read: {error.Text}");
     }
 
-    protected override void DisposeDecoder()
-    {
-        ColourSpace?.Dispose();
-        HeifNative.HandleRelease(_primary);
-        HeifNative.ContextFree(_context);
-    }
+    protected override void DisposeDecoder() => ColourSpace?.Dispose();
 }

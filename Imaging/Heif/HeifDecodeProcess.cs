@@ -112,15 +112,12 @@ internal sealed unsafe class HeifDecodeProcess : IDisposable
     {
         _process.WaitForExit();
         var report = _errors.Result.Trim();
-        var name = _format.CommonName();
-        if (_process.ExitCode == HeifDecodeChild.DecodeFailed && report.Split('|', 2) is [var code, var message])
+        if (_process.ExitCode == HeifDecodeChild.DecodeFailed && report.Split('|', 2) is [var code, var message] && int.TryParse(code, out var number))
         {
-            return code is "3" or "4"
-                ? new ImageRejectedException(Rejection.UnsupportedFormat, $"This {name} file uses something libheif cannot read ({message}); convert it to JPEG or PNG.")
-                : ImageRejectedException.Corrupt($"the {name} picture cannot be decoded: {message}");
+            return HeifNative.Error.RejectionFor(number, message, _format, "picture cannot be decoded");
         }
 
-        return ImageRejectedException.Corrupt($"the {name} decoder stopped on this file (exit code {_process.ExitCode})");
+        return ImageRejectedException.Corrupt($"the {_format.CommonName()} decoder stopped on this file (exit code {_process.ExitCode})");
     }
 
     private static void Feed(Stream stdin, EncodedInput input)

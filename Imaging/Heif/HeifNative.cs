@@ -6,7 +6,7 @@ namespace ThumbnailApi.Imaging.Heif;
 /// <summary>
 /// The handful of libheif functions the HEIC/AVIF decoder calls (libheif 1.15, Debian 12's
 /// <c>libheif1</c>, which brings its HEVC and AV1 decoders). The library is looked up when first
-/// needed; when it is missing, <see cref="HeifLibrary.Available"/> is false and nothing here is called.
+/// needed; when it is missing, <see cref="HeifLibrary.Support"/> says so and nothing here is called.
 /// </summary>
 internal static unsafe partial class HeifNative
 {
@@ -19,6 +19,8 @@ internal static unsafe partial class HeifNative
     public const int CompressionAv1 = 4;
     public const int ColourProfileIcc = 0x70726f66; // 'prof'
     public const int ColourProfileRestrictedIcc = 0x72494343; // 'rICC'
+    public const int UnsupportedFiletype = 3; // heif_error_Unsupported_filetype
+    public const int UnsupportedFeature = 4; // heif_error_Unsupported_feature
 
     [StructLayout(LayoutKind.Sequential)]
     public readonly struct Error
@@ -32,6 +34,19 @@ internal static unsafe partial class HeifNative
         public string Text => (Message is null ? null : Marshal.PtrToStringUTF8((IntPtr)Message)?.Trim()) is { Length: > 0 } text
             ? text.TrimEnd('.')
             : $"libheif error {Code}.{Subcode}";
+
+        /// <summary>This error as the refusal of an upload (see <see cref="RejectionFor"/>).</summary>
+        public ImageRejectedException ToRejection(ImageFormat format, string whatFailed) => RejectionFor(Code, Text, format, whatFailed);
+
+        /// <summary>
+        /// libheif's error <paramref name="code"/> as a refusal: a file libheif does not support (a
+        /// brand, codec or feature it lacks) is unsupported_format; anything else in the data is
+        /// corrupt_image ("the HEIC <paramref name="whatFailed"/>: …").
+        /// </summary>
+        public static ImageRejectedException RejectionFor(int code, string text, ImageFormat format, string whatFailed) =>
+            code is UnsupportedFiletype or UnsupportedFeature
+                ? new ImageRejectedException(Rejection.UnsupportedFormat, $"This {format.CommonName()} file uses something libheif cannot read ({text}); convert it to JPEG or PNG.")
+                : ImageRejectedException.Corrupt($"the {format.CommonName()} {whatFailed}: {text}");
     }
 
     [LibraryImport(Library, EntryPoint = "heif_get_version")]
