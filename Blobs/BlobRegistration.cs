@@ -13,6 +13,16 @@ public static class BlobRegistration
 {
     public const string S3Section = ServiceOptions.Section + ":S3";
 
+    /// <summary>One S3 request's limit, and how often the client retries a failed one.</summary>
+    private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(60);
+    private const int Retries = 2;
+
+    /// <summary>
+    /// The longest one blob-store call can take: every S3 attempt timing out, plus the SDK's back-off
+    /// between attempts (at most 20 s each). A local file call is far shorter.
+    /// </summary>
+    public static TimeSpan LongestCall => RequestTimeout * (Retries + 1) + TimeSpan.FromSeconds(20) * Retries;
+
     public static IServiceCollection AddBlobStore(this IServiceCollection services, Func<ServiceOptions, string> dataPath)
     {
         services.AddOptions<S3Options>()
@@ -35,8 +45,8 @@ public static class BlobRegistration
             {
                 ForcePathStyle = options.ForcePathStyle,
                 AuthenticationRegion = options.Region,
-                Timeout = TimeSpan.FromSeconds(60),
-                MaxErrorRetry = 2,
+                Timeout = RequestTimeout,
+                MaxErrorRetry = Retries,
             };
             if (string.IsNullOrEmpty(options.ServiceUrl))
             {

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Dapper;
 using Npgsql;
 
@@ -113,6 +114,19 @@ public sealed class PostgresDatabase(NpgsqlDataSource source)
     public async Task<NpgsqlConnection> OpenAsync(CancellationToken cancellation = default) => await source.OpenConnectionAsync(cancellation);
 
     /// <summary>
+    /// A transaction that the server ends, with the session, when this instance leaves it idle longer
+    /// than <paramref name="idleLimit"/> between two statements (see <see cref="TransactionIdleLimits"/>).
+    /// </summary>
+    public static async Task<NpgsqlTransaction> BeginAsync(NpgsqlConnection connection, TimeSpan idleLimit, CancellationToken cancellation = default)
+    {
+        var transaction = await connection.BeginTransactionAsync(cancellation);
+        await connection.ExecuteAsync(new CommandDefinition(
+            "SELECT set_config('idle_in_transaction_session_timeout', @limit, true)",
+            new { limit = ((long)idleLimit.TotalMilliseconds).ToString(CultureInfo.InvariantCulture) }, transaction, cancellationToken: cancellation));
+        return transaction;
+    }
+
+    /// <summary>
     /// Creates or upgrades the schema in one transaction that first takes an advisory lock, so three
     /// instances starting at the same second do not race (without it, two of three concurrent
     /// CREATE TABLEs failed on pg_type's unique index).
@@ -120,7 +134,7 @@ public sealed class PostgresDatabase(NpgsqlDataSource source)
     public async Task MigrateAsync(CancellationToken cancellation)
     {
         await using var connection = await OpenAsync(cancellation);
-        await using var transaction = await connection.BeginTransactionAsync(cancellation);
+        await using var transaction = await BeginAsync(connection, TransactionIdleLimits.Migration, cancellation);
         await connection.ExecuteAsync("SELECT pg_advisory_xact_lock(@MigrationLock)", new { MigrationLock }, transaction);
         await connection.ExecuteAsync("CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL)", transaction: transaction);
         var version = await connection.ExecuteScalarAsync<int?>("SELECT max(version) FROM schema_version", transaction: transaction) ?? 0;

@@ -12,7 +12,7 @@ namespace ThumbnailApi.Persistence;
 /// retention sweep runs under an advisory lock, and the schema's triggers send the notifications
 /// that <see cref="PostgresListener"/> turns into <see cref="TaskEvents"/> on every instance.
 /// </summary>
-public sealed class PostgresTaskStore(PostgresDatabase database, TimeProvider clock) : ITaskStore
+public sealed class PostgresTaskStore(PostgresDatabase database, TimeProvider clock, TransactionIdleLimits idleLimits) : ITaskStore
 {
     /// <summary>The key of the advisory lock held by the instance sweeping retention.</summary>
     private const long SweeperLock = 7_301_002;
@@ -36,7 +36,7 @@ public sealed class PostgresTaskStore(PostgresDatabase database, TimeProvider cl
 
     public Task<TaskRecord?> InsertQueuedUnlessKeyTakenAsync(TaskRecord task, long keysValidSince) => Run(async connection =>
     {
-        await using var transaction = await connection.BeginTransactionAsync();
+        await using var transaction = await PostgresDatabase.BeginAsync(connection, idleLimits.BetweenStatements);
         await connection.ExecuteAsync(
             "UPDATE tasks SET idempotency_key = NULL WHERE idempotency_key = @IdempotencyKey AND created_at < @keysValidSince",
             new { task.IdempotencyKey, keysValidSince }, transaction);
@@ -111,7 +111,7 @@ public sealed class PostgresTaskStore(PostgresDatabase database, TimeProvider cl
     /// <summary>Under the key's advisory lock, which a deletion of the same key holds while it checks for references and deletes the blob.</summary>
     public Task<bool> ReferenceThumbnailAsync(string id, string leaseToken, string key) => Run(async connection =>
     {
-        await using var transaction = await connection.BeginTransactionAsync();
+        await using var transaction = await PostgresDatabase.BeginAsync(connection, idleLimits.BetweenStatements);
         await LockThumbnailAsync(connection, transaction, key);
         var referenced = await connection.ExecuteAsync(
             "UPDATE tasks SET thumbnail_key = @key WHERE id = @id AND state = 'processing' AND lease_token = @leaseToken",
@@ -155,7 +155,7 @@ public sealed class PostgresTaskStore(PostgresDatabase database, TimeProvider cl
     {
         const string Abandoned = "state = 'processing' AND lease_expires_at < @now";
         var now = Now;
-        await using var transaction = await connection.BeginTransactionAsync();
+        await using var transaction = await PostgresDatabase.BeginAsync(connection, idleLimits.BetweenStatements);
         var givenUp = (await connection.QueryAsync<string>(
             $"""
             UPDATE tasks SET state = 'failed', completed_at = @now, lease_expires_at = NULL,
@@ -177,7 +177,7 @@ public sealed class PostgresTaskStore(PostgresDatabase database, TimeProvider cl
 
     public Task<TaskRecord?> DeleteTaskAsync(string id, Func<string, Task> deleteThumbnail) => Run(async connection =>
     {
-        await using var transaction = await connection.BeginTransactionAsync();
+        await using var transaction = await PostgresDatabase.BeginAsync(connection, idleLimits.AroundBlobCalls);
         var task = await connection.QuerySingleOrDefaultAsync<TaskRecord>("DELETE FROM tasks WHERE id = @id RETURNING *", new { id }, transaction);
         if (task is not null)
         {
@@ -190,7 +190,7 @@ public sealed class PostgresTaskStore(PostgresDatabase database, TimeProvider cl
 
     public Task<IReadOnlyList<TaskRecord>> DeleteFinishedBeforeAsync(long finishedBefore, int limit, Func<string, Task> deleteThumbnail) => Run(async connection =>
     {
-        await using var transaction = await connection.BeginTransactionAsync();
+        await using var transaction = await PostgresDatabase.BeginAsync(connection, idleLimits.AroundBlobCalls);
         var deleted = (await connection.QueryAsync<TaskRecord>(
             """
             DELETE FROM tasks WHERE id IN (
@@ -210,7 +210,7 @@ public sealed class PostgresTaskStore(PostgresDatabase database, TimeProvider cl
 
     public Task<bool> DeleteThumbnailIfUnusedAsync(string key, Func<string, Task> deleteThumbnail) => Run(async connection =>
     {
-        await using var transaction = await connection.BeginTransactionAsync();
+        await using var transaction = await PostgresDatabase.BeginAsync(connection, idleLimits.AroundBlobCalls);
         var deleted = await DeleteIfUnreferencedAsync(connection, transaction, key, deleteThumbnail);
         await transaction.CommitAsync();
         return deleted;
@@ -338,7 +338,8 @@ public sealed class PostgresTaskStore(PostgresDatabase database, TimeProvider cl
         PostgresException postgres => postgres.SqlState.StartsWith("08", StringComparison.Ordinal) // connection exception
                                       || postgres.SqlState.StartsWith("53", StringComparison.Ordinal) // insufficient resources (disk full, too many connections)
                                       || postgres.SqlState.StartsWith("57P", StringComparison.Ordinal) // shutting down, cannot connect now
-                                      || postgres.SqlState is "25006" or "40001" or "40P01", // read-only transaction; serialization failure, deadlock: retry later
+                                      || postgres.SqlState is "25006" or "40001" or "40P01" // read-only transaction; serialization failure, deadlock: retry later
+                                          or "25P03", // this instance stalled inside a transaction past its idle limit (TransactionIdleLimits): rolled back
         NpgsqlException npgsql => npgsql.IsTransient || npgsql.InnerException is SocketException or IOException or TimeoutException,
         SocketException or TimeoutException => true,
         _ => false,

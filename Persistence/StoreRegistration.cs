@@ -24,6 +24,7 @@ public static class StoreRegistration
         services.AddSingleton(provider => new NpgsqlDataSourceBuilder(
             provider.GetRequiredService<IConfiguration>().GetConnectionString(ConnectionStringName)).Build());
         services.AddSingleton<PostgresDatabase>();
+        services.AddSingleton(provider => TransactionIdleLimits.For(provider.GetRequiredService<IOptions<ServiceOptions>>().Value));
         services.AddSingleton<PostgresTaskStore>();
         services.AddSingleton<PostgresListener>();
         services.AddSingleton(provider => new SqliteDatabase(

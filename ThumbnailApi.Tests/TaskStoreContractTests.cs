@@ -34,7 +34,7 @@ public sealed class TaskStoreContractTests(string database)
             var server = Requires.Postgres();
             var name = await server.CreateDatabaseAsync();
             var source = NpgsqlDataSource.Create(server.ConnectionString(name));
-            _store = new PostgresTaskStore(new PostgresDatabase(source), _clock);
+            _store = new PostgresTaskStore(new PostgresDatabase(source), _clock, TransactionIdleLimits.For(new ServiceOptions()));
             _cleanUp = async () =>
             {
                 await source.DisposeAsync();
