@@ -94,11 +94,17 @@ internal sealed record TiffLayout
     /// <summary>True when the blocks are JPEG streams Skia decodes (<see cref="TiffJpegBlock"/>), not LibJpeg.Net.</summary>
     public required bool JpegBlocksBySkia { get; init; }
 
+    /// <summary>
+    /// True when the blocks are LZW that <see cref="TiffLzwBlock"/> decodes, not LibTiff.NET (which still
+    /// reads a block that is not clean LZW, with a stored-block buffer of its own).
+    /// </summary>
+    public required bool LzwBlocksByUs { get; init; }
+
     /// <summary>Decoding one block of every plane: its samples and its RGBA pixels.</summary>
     private long BlockWorkBytes => Planes * BlockBytes + InterleaveBytes + 4L * BlockWidth * BlockHeight;
 
-    /// <summary>The bytes one block-reading lane holds: a block of every plane, the RGBA band of a row of blocks, and a stored block.</summary>
-    public long LaneBytes => Planes * BlockBytes + InterleaveBytes + 4L * Width * BlockHeight + MaxStoredBlockBytes + JpegCoefficientBytes;
+    /// <summary>The bytes one block-reading lane holds: a block of every plane, the RGBA band of a row of blocks, and a stored block (two with our LZW decoder's).</summary>
+    public long LaneBytes => Planes * BlockBytes + InterleaveBytes + 4L * Width * BlockHeight + (LzwBlocksByUs ? 2 : 1) * MaxStoredBlockBytes + JpegCoefficientBytes;
 
     /// <summary>True when strips are too big to read whole and are read row by row.</summary>
     public bool ReadsRows => !Tiled && RowByRow && BlockWorkBytes > MaxWholeStripBytes;
@@ -177,6 +183,7 @@ internal sealed record TiffLayout
             Parallel = compression is Compression.LZW or Compression.ADOBE_DEFLATE or Compression.DEFLATE or Compression.PACKBITS,
             ExtraSampleIsNotAlpha = FirstExtraSampleIsUnspecified(tiff),
             JpegBlocksBySkia = TiffJpegBlock.Handles(tiff, planes),
+            LzwBlocksByUs = TiffLzwBlock.Handles(tiff),
         };
         layout.RefuseBlocksTooBigToRead();
         return layout;

@@ -4,7 +4,8 @@ using BitMiracle.LibTiff.Classic;
 namespace ThumbnailApi.Imaging;
 
 /// <summary>
-/// TIFF readers. Both decode with LibTiff.NET and convert with its RGBA interface's own "put"
+/// TIFF readers. Both decode with LibTiff.NET (except JPEG blocks, which Skia decodes, and LZW blocks of
+/// 8-bit samples, which <see cref="TiffLzwBlock"/> decodes) and convert with its RGBA interface's own "put"
 /// routines (every photometric, bit depth and alpha variant libtiff knows), but read the blocks
 /// themselves into buffers they keep: <see cref="BlockReader"/> a row of strips or tiles at a time,
 /// <see cref="RowReader"/> a few rows at a time out of strips too big to hold. Rows come out top-down
@@ -127,6 +128,7 @@ internal sealed partial class TiffSource
         private readonly int[] _band;
         private readonly int _planeBytes;
         private readonly TiffJpegBlock? _jpeg;
+        private readonly TiffLzwBlock? _lzw;
 
         public BlockReader(Tiff tiff, TiffLayout layout)
         {
@@ -134,6 +136,7 @@ internal sealed partial class TiffSource
             _layout = layout;
             _image = Guard(() => Converter(tiff));
             _jpeg = layout.JpegBlocksBySkia ? Guard(() => new TiffJpegBlock(tiff, layout)) : null;
+            _lzw = layout.LzwBlocksByUs ? Guard(() => new TiffLzwBlock(tiff, layout.MaxStoredBlockBytes)) : null;
             _planeBytes = (int)layout.BlockBytes;
             _block = new byte[(long)_planeBytes * layout.Planes];
             _interleaved = layout.InterleavedSampleBytes > 0 ? new byte[_block.Length] : [];
@@ -159,6 +162,11 @@ internal sealed partial class TiffSource
                 for (var plane = 0; plane < _layout.PlanesToRead; plane++)
                 {
                     var strip = Tiff.ComputeStrip(top, (short)plane);
+                    if (_lzw?.TryDecode(Tiff, strip, tiled: false, _block, plane * _planeBytes, (int)Tiff.VStripSize(rows), Tiff.ScanlineSize()) == true)
+                    {
+                        continue;
+                    }
+
                     if (Tiff.ReadEncodedStrip(strip, _block, plane * _planeBytes, _planeBytes) < 0 || QuietErrorHandler.HasError)
                     {
                         throw ReadFailure(Tiff);
@@ -175,6 +183,11 @@ internal sealed partial class TiffSource
                 cancellation.ThrowIfCancellationRequested();
                 for (var plane = 0; plane < _layout.PlanesToRead; plane++)
                 {
+                    if (_lzw?.TryDecode(Tiff, Tiff.ComputeTile(left, top, 0, (short)plane), tiled: true, _block, plane * _planeBytes, _planeBytes, Tiff.TileRowSize()) == true)
+                    {
+                        continue;
+                    }
+
                     if (Tiff.ReadTile(_block, plane * _planeBytes, left, top, 0, (short)plane) < 0 || QuietErrorHandler.HasError)
                     {
                         throw ReadFailure(Tiff);
