@@ -9,9 +9,10 @@ namespace ThumbnailApi.Imaging;
 /// <item>Cancellation: once the token is cancelled the stream ends, so a decoder that is inside one
 /// long call (libjpeg absorbing every scan of a progressive JPEG before the first row comes out)
 /// runs out of data and returns within one buffer's worth of work instead of finishing the picture.</item>
-/// <item>A read allowance: after <see cref="AllowNext"/> the decoder may read only that many more
-/// bytes before the stream seems to end, so an incremental decode (PNG, GIF) returns after each
-/// slice of the file and the caller checks the deadline between slices.</item>
+/// <item>A read allowance: after <see cref="AllowNext"/> the decoder may read about that many more
+/// bytes (whole reads: the one that uses it up is served in full) before the stream seems to end,
+/// so an incremental decode (PNG, GIF) returns after each slice of the file and the caller checks
+/// the deadline between slices.</item>
 /// </list>
 /// Skia calls these methods from inside native code, where an exception would end the process: each
 /// one only compares numbers and copies within bounds it has checked, and cannot throw.
@@ -47,7 +48,14 @@ internal sealed unsafe class DecoderStream : SKAbstractManagedStream
     /// <summary>Lifts the read allowance.</summary>
     public void AllowAll() => Allowance = long.MaxValue;
 
-    private long Available => _cancellation.IsCancellationRequested ? 0 : Math.Min(Allowance, Math.Max(0, _length - _position));
+    /// <summary>
+    /// What a read may take: the rest of the file while any allowance is left, nothing once it is used
+    /// up (or the deadline has passed). An allowance never cuts a read short: Skia's PNG codec drops the
+    /// bytes of a short read of a chunk's length and type, and decodes from the wrong place after it
+    /// (a 100 MP PNG failed as cut short whenever a slice happened to end inside such a read). So a slice
+    /// may run past its allowance by one read (4 KB for PNG), and a short read means the file ends.
+    /// </summary>
+    private long Available => _cancellation.IsCancellationRequested || Allowance <= 0 ? 0 : Math.Max(0, _length - _position);
 
     protected override IntPtr OnRead(IntPtr buffer, IntPtr size)
     {
