@@ -17,12 +17,6 @@ public static class BlobRegistration
     private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(60);
     private const int Retries = 2;
 
-    /// <summary>
-    /// The longest one blob-store call can take: every S3 attempt timing out, plus the SDK's back-off
-    /// between attempts (at most 20 s each). A local file call is far shorter.
-    /// </summary>
-    public static TimeSpan LongestCall => RequestTimeout * (Retries + 1) + TimeSpan.FromSeconds(20) * Retries;
-
     public static IServiceCollection AddBlobStore(this IServiceCollection services, Func<ServiceOptions, string> dataPath)
     {
         services.AddOptions<S3Options>()

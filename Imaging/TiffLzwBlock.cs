@@ -11,7 +11,8 @@ namespace ThumbnailApi.Imaging;
 /// barrier per code: a new table entry is always the previous string plus one byte, and that string
 /// is already in the output, so every entry is kept as where it was written and how long it is, and
 /// a code is decoded by copying it from there. Only clean data is decoded here: an old-style (LSB-first)
-/// stream, a code the table does not hold, or data that ends before the block is full is handed back
+/// stream, a block not starting with a clear code, a code the table does not hold, a table that overflows
+/// the way libtiff refuses, or data that ends before the block is full is handed back
 /// to LibTiff.NET (<see cref="TryDecode"/> returns false), so that such files end exactly as they did.
 /// </summary>
 internal sealed class TiffLzwBlock
@@ -20,6 +21,9 @@ internal sealed class TiffLzwBlock
     private const int EndOfInformation = 257;
     private const int FirstFree = 258;
     private const int TableSize = 4096;
+
+    /// <summary>libtiff's table has room past 4096 and calls the data corrupt when that fills too (CSIZE).</summary>
+    private const int LibTiffTableEnd = TableSize + 1023;
     private const int MaxWidth = 12;
 
     private readonly byte[] _raw;
@@ -64,6 +68,11 @@ internal sealed class TiffLzwBlock
     public bool TryDecode(Tiff tiff, int block, bool tiled, byte[] into, int at, int count, int rowBytes)
     {
         var read = tiled ? tiff.ReadRawTile(block, _raw, 0, _raw.Length) : tiff.ReadRawStrip(block, _raw, 0, _raw.Length);
+        if (rowBytes <= 0 || count <= 0)
+        {
+            return false;
+        }
+
         var input = _raw.AsSpan(0, Math.Max(read, 0));
         if (input.Length < 2 || (input[0] == 0 && (input[1] & 1) != 0)) // empty, or old-style LZW (libtiff's test)
         {
@@ -101,6 +110,7 @@ internal sealed class TiffLzwBlock
         var free = FirstFree;
         var written = 0;
         var previousAt = -1; // where the previous code's string was written; −1 right after a clear
+        var cleared = false; // libtiff refuses a block that does not start with a clear code
         var previousLength = 0;
 
         while (written < end)
@@ -126,6 +136,7 @@ internal sealed class TiffLzwBlock
 
             if (code == Clear)
             {
+                cleared = true;
                 width = 9;
                 free = FirstFree;
                 previousAt = -1;
@@ -135,6 +146,11 @@ internal sealed class TiffLzwBlock
             if (code == EndOfInformation)
             {
                 break;
+            }
+
+            if (!cleared)
+            {
+                return -1;
             }
 
             var at = written;
@@ -170,10 +186,20 @@ internal sealed class TiffLzwBlock
                 return -1;
             }
 
-            if (previousAt >= 0 && free < TableSize)
+            if (previousAt >= 0)
             {
-                Unsafe.Add(ref offsets, free) = previousAt;
-                Unsafe.Add(ref lengths, free) = previousLength + 1;
+                if (free >= LibTiffTableEnd)
+                {
+                    return -1;
+                }
+
+                if (free < TableSize)
+                {
+                    // Past 4096 an entry cannot be named by a 12-bit code: it is only counted, as libtiff does.
+                    Unsafe.Add(ref offsets, free) = previousAt;
+                    Unsafe.Add(ref lengths, free) = previousLength + 1;
+                }
+
                 free++;
                 if (free >= (1 << width) - 1 && width < MaxWidth)
                 {

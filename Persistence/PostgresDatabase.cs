@@ -115,7 +115,8 @@ public sealed class PostgresDatabase(NpgsqlDataSource source)
 
     /// <summary>
     /// A transaction that the server ends, with the session, when this instance leaves it idle longer
-    /// than <paramref name="idleLimit"/> between two statements (see <see cref="TransactionIdleLimits"/>).
+    /// than <paramref name="idleLimit"/> between two statements (see <see cref="TransactionIdleLimits"/>);
+    /// <see cref="TimeSpan.Zero"/>: never, whatever the server's own setting.
     /// </summary>
     public static async Task<NpgsqlTransaction> BeginAsync(NpgsqlConnection connection, TimeSpan idleLimit, CancellationToken cancellation = default)
     {

@@ -1,5 +1,3 @@
-using ThumbnailApi.Blobs;
-
 namespace ThumbnailApi.Persistence;
 
 /// <summary>
@@ -15,15 +13,18 @@ namespace ThumbnailApi.Persistence;
 /// An instance stalled that long has lost its claims anyway.
 /// </param>
 /// <param name="AroundBlobCalls">
-/// For the deletions that remove a blob while they hold its key's lock: longer than any blob-store call
-/// can take, so that a slow store is never cut off halfway (a deletion cut off after the blob is gone
-/// would leave the rows it meant to delete).
+/// For the deletions that remove a blob while they hold its key's lock: none (<see cref="TimeSpan.Zero"/>),
+/// so such a deletion is always waited for. Cut off by the server, a deletion whose S3 DELETE is still
+/// to be sent (the instance frozen before it, or between the SDK's retries) would let a worker refer
+/// to the key, find the blob there and not store it, and then remove it from under that worker's
+/// finished task when the instance runs again. A frozen deleter stalls the workers of the same key
+/// until it runs again (each gives up its claim after the command timeout and tries later): slower,
+/// never wrong.
 /// </param>
 public sealed record TransactionIdleLimits(TimeSpan BetweenStatements, TimeSpan AroundBlobCalls)
 {
     /// <summary>For schema migrations, which run before the options' lease matters.</summary>
     public static readonly TimeSpan Migration = TimeSpan.FromMinutes(1);
 
-    public static TransactionIdleLimits For(ServiceOptions options) =>
-        new(options.Lease, BlobRegistration.LongestCall + options.Lease);
+    public static TransactionIdleLimits For(ServiceOptions options) => new(options.Lease, TimeSpan.Zero);
 }

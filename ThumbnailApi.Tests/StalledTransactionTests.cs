@@ -7,17 +7,15 @@ namespace ThumbnailApi.Tests;
 
 /// <summary>
 /// Instances that share PostgreSQL must not stall each other: an instance frozen inside a transaction
-/// (a paused VM, SIGSTOP) keeps its locks until it runs again, so every transaction of ours tells the
-/// server how long it may sit idle (TransactionIdleLimits); past that the server ends the session and
-/// its locks go. Here the stalled instance is a deletion whose blob call never returns while it holds a
-/// thumbnail key's lock, and the one waiting is another instance's worker storing a thumbnail with that key.
+/// (a paused VM, SIGSTOP) keeps its locks until it runs again, so our transactions tell the server how
+/// long they may sit idle (TransactionIdleLimits); past that the server ends the session and its locks
+/// go. The one kind that is never cut off is a deletion that removes a blob under its key's lock: cut
+/// off, it could remove the blob from under a worker that found it there.
 /// </summary>
 [TestFixture]
 [NonParallelizable]
 public sealed class StalledTransactionTests
 {
-    private static readonly TransactionIdleLimits ShortLimits = new(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2));
-
     private readonly FakeTimeProvider _clock = new(DateTimeOffset.UtcNow);
     private readonly List<NpgsqlDataSource> _sources = [];
     private PostgresServer _server = null!;
@@ -42,10 +40,14 @@ public sealed class StalledTransactionTests
     }
 
     [Test]
-    public async Task A_deletion_stalled_while_it_holds_a_thumbnail_s_lock_is_ended_by_the_database_and_a_worker_of_another_instance_storing_that_thumbnail_goes_on()
+    public async Task A_transaction_left_idle_past_its_limit_is_ended_by_the_database_and_a_worker_of_another_instance_waiting_for_its_lock_goes_on()
     {
-        var stalled = await InstanceAsync();
-        var working = await InstanceAsync();
+        // The stalled transaction is a deletion given a short limit here, because a test can hold it idle
+        // (its blob call waits for the test); the service gives the same limit, one lease, to the
+        // transactions a worker takes a thumbnail key's lock in, which no test can stop halfway.
+        var limits = new TransactionIdleLimits(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2));
+        var stalled = await InstanceAsync(limits);
+        var working = await InstanceAsync(limits);
         const string key = "thumbnails/shared.png";
         var finished = await SucceededTaskAsync(stalled, key);
         var (workerTask, workerLease) = await ClaimedTaskAsync(working);
@@ -55,7 +57,7 @@ public sealed class StalledTransactionTests
         var deletion = Task.Run(() => stalled.DeleteTaskAsync(finished, async _ =>
         {
             insideDeletion.SetResult();
-            await thaw.Task; // the blob call of a frozen instance: it returns only when the instance runs again
+            await thaw.Task; // a frozen instance: it goes on only when the test lets it
         }));
         await insideDeletion.Task.WaitAsync(TimeSpan.FromSeconds(30));
 
@@ -64,30 +66,31 @@ public sealed class StalledTransactionTests
 
         thaw.SetResult();
         Assert.That(async () => await deletion, Throws.InstanceOf<StorageUnavailableException>(),
-            "the thawed deletion finds its session gone and reports storage trouble, not success");
+            "the thawed transaction finds its session gone and reports storage trouble, not success");
         Assert.That((await working.FindAsync(finished))?.State, Is.EqualTo(TaskState.Succeeded),
-            "the deletion was rolled back whole: the task it meant to delete is still there");
+            "it was rolled back whole: the task it meant to delete is still there");
     }
 
     [Test]
-    public async Task A_transaction_that_does_not_stall_is_not_ended()
+    public async Task A_deletion_is_never_cut_off_however_long_its_blob_call_takes()
     {
-        var instance = await InstanceAsync();
-        const string key = "thumbnails/slow.png";
-        var finished = await SucceededTaskAsync(instance, key);
+        var limits = TransactionIdleLimits.For(new ServiceOptions { LeaseSeconds = 3 });
+        Assert.That(limits.BetweenStatements, Is.EqualTo(TimeSpan.FromSeconds(3)), "other transactions: one lease");
+        var instance = await InstanceAsync(limits);
+        var finished = await SucceededTaskAsync(instance, "thumbnails/slow.png");
 
-        var deleted = await instance.DeleteTaskAsync(finished, async _ => await Task.Delay(TimeSpan.FromMilliseconds(300)));
+        var deleted = await instance.DeleteTaskAsync(finished, async _ => await Task.Delay(TimeSpan.FromSeconds(5)));
 
-        Assert.That(deleted?.Id, Is.EqualTo(finished), "a blob call well inside the limit is waited for");
+        Assert.That(deleted?.Id, Is.EqualTo(finished), "a blob call longer than a lease is waited for, and the deletion commits");
         Assert.That(await instance.FindAsync(finished), Is.Null);
     }
 
     /// <summary>One more instance on the shared database: a store on a connection pool of its own.</summary>
-    private async Task<PostgresTaskStore> InstanceAsync()
+    private async Task<PostgresTaskStore> InstanceAsync(TransactionIdleLimits limits)
     {
         var source = NpgsqlDataSource.Create(_server.ConnectionString(_database));
         _sources.Add(source);
-        var store = new PostgresTaskStore(new PostgresDatabase(source), _clock, ShortLimits);
+        var store = new PostgresTaskStore(new PostgresDatabase(source), _clock, limits);
         await store.MigrateAsync();
         return store;
     }

@@ -77,9 +77,7 @@ public sealed class TiffLzwBlockTests
     public void A_block_cut_short_is_left_to_LibTiff_NET()
     {
         using var folder = new TempDataFolder();
-        var path = Path.Combine(folder.Path, "whole.tif");
-        Write(path, 3, 8, Photometric.RGB, Predictor.NONE, false, 0, false, 700, 1.0, 0);
-        using var tiff = Tiff.Open(path, "r");
+        using var tiff = Plain(folder, samples: 3, rowsPerStrip: 700, noise: 1.0, mode: "r");
         var raw = new byte[tiff.RawStripSize(0)];
         tiff.ReadRawStrip(0, raw, 0, raw.Length);
         var decoder = new TiffLzwBlock(tiff, raw.Length);
@@ -92,14 +90,13 @@ public sealed class TiffLzwBlockTests
     public void A_code_the_table_does_not_hold_yet_is_refused()
     {
         using var folder = new TempDataFolder();
-        var path = Path.Combine(folder.Path, "any.tif");
-        Write(path, 1, 8, Photometric.MINISBLACK, Predictor.NONE, false, 0, false, 8, 0.0, 0);
-        using var tiff = Tiff.Open(path, "r");
+        using var tiff = Plain(folder, samples: 1, rowsPerStrip: 8, noise: 0.0, mode: "r");
         var decoder = new TiffLzwBlock(tiff, 16);
 
         // 9-bit codes: clear (256), 'A' (65), then 300, which is past the next free code (258).
         Assert.That(decoder.Decode(Codes9(256, 65, 300), new byte[64]), Is.EqualTo(-1));
         Assert.That(decoder.Decode(Codes9(256, 258), new byte[64]), Is.EqualTo(-1), "a first code after a clear that is not a literal");
+        Assert.That(decoder.Decode(Codes9(65, 66, 257), new byte[64]), Is.EqualTo(-1), "no clear code first (LibTiff.NET calls that corrupt)");
         Assert.That(decoder.Decode(Codes9(256, 65, 258, 257), new byte[64]), Is.EqualTo(3), "the code being defined (A, then AA) is taken");
     }
 
@@ -107,15 +104,21 @@ public sealed class TiffLzwBlockTests
     public void Old_style_LZW_is_left_to_LibTiff_NET()
     {
         using var folder = new TempDataFolder();
-        var path = Path.Combine(folder.Path, "old.tif");
-        Write(path, 1, 8, Photometric.MINISBLACK, Predictor.NONE, false, 0, false, 8, 0.0, 0);
-        using var tiff = Tiff.Open(path, "a");
+        using var tiff = Plain(folder, samples: 1, rowsPerStrip: 8, noise: 0.0, mode: "a");
         var oldStyle = new byte[] { 0x00, 0x01, 0x02, 0x03 }; // libtiff's mark of the LSB-first "compat" coding
         tiff.WriteRawStrip(0, oldStyle, oldStyle.Length);
         tiff.RewriteDirectory();
         var decoder = new TiffLzwBlock(tiff, 64);
 
         Assert.That(decoder.TryDecode(tiff, 0, tiled: false, new byte[1024], 0, (int)tiff.VStripSize(8), tiff.ScanlineSize()), Is.False);
+    }
+
+    /// <summary>An 8-bit grey or RGB picture in strips without predictor, written and opened again with <paramref name="mode"/>.</summary>
+    private static Tiff Plain(TempDataFolder folder, int samples, int rowsPerStrip, double noise, string mode)
+    {
+        var path = Path.Combine(folder.Path, "plain.tif");
+        Write(path, samples, 8, samples == 1 ? Photometric.MINISBLACK : Photometric.RGB, Predictor.NONE, false, 0, false, rowsPerStrip, noise, 0);
+        return Tiff.Open(path, mode);
     }
 
     /// <summary>Reads every block (plane, strip or tile) with LibTiff.NET and with our decoder; returns how many blocks we decoded, and how many there were.</summary>
