@@ -103,6 +103,15 @@ public sealed class PostgresDatabase(NpgsqlDataSource source)
         """,
         // 3: the JPEG/WebP quality asked for (1-100); null: the format's default.
         "ALTER TABLE tasks ADD COLUMN quality integer;",
+        // 4: the retention sweeper's turn, one row with a lease (Unix ms), instead of a session advisory lock.
+        """
+        CREATE TABLE sweeper_turn (
+            id         integer NOT NULL PRIMARY KEY CHECK (id = 1),
+            holder     text,
+            expires_at bigint  NOT NULL DEFAULT 0
+        );
+        INSERT INTO sweeper_turn (id) VALUES (1);
+        """,
     ];
 
     static PostgresDatabase() => DefaultTypeMap.MatchNamesWithUnderscores = true;

@@ -9,13 +9,16 @@ namespace ThumbnailApi.Persistence;
 /// coordination: a claim takes the oldest queued row that no other transaction has locked
 /// (<c>FOR UPDATE SKIP LOCKED</c>), a claim holds by its lease (renewed by heartbeats) and any
 /// instance re-queues an expired one, writes that finish a task are fenced by the lease token, the
-/// retention sweep runs under an advisory lock, and the schema's triggers send the notifications
+/// retention sweep runs in a turn held by a lease row, and the schema's triggers send the notifications
 /// that <see cref="PostgresListener"/> turns into <see cref="TaskEvents"/> on every instance.
 /// </summary>
 public sealed class PostgresTaskStore(PostgresDatabase database, TimeProvider clock, TransactionIdleLimits idleLimits) : ITaskStore
 {
-    /// <summary>The key of the advisory lock held by the instance sweeping retention.</summary>
-    private const long SweeperLock = 7_301_002;
+    /// <summary>
+    /// How long a sweeper's turn holds. A sweeper that takes longer, or is frozen, lets another instance
+    /// sweep after it: two sweepers at once only repeat work (every deletion is checked under its key's lock).
+    /// </summary>
+    public static readonly TimeSpan SweeperTurnLength = TimeSpan.FromMinutes(15);
 
     private const string InsertQueuedSql =
         """
@@ -254,30 +257,21 @@ public sealed class PostgresTaskStore(PostgresDatabase database, TimeProvider cl
         connection.ExecuteAsync("SELECT pg_advisory_xact_lock(hashtextextended(@key, 0))", new { key }, transaction);
 
     /// <summary>
-    /// A session advisory lock on a connection of its own, outside the pool: a pooled connection keeps a
-    /// session lock past Close() until it is reused, so the lock would outlive the sweep.
+    /// The sweeper's turn is a row with a lease, not a session lock: a session lock stays with an
+    /// instance that is frozen (a SIGSTOP keeps its connection open), and no instance would sweep until
+    /// it ran again. A turn whose lease has run out is anyone's.
     /// </summary>
     public async Task<IAsyncDisposable?> TryTakeSweeperTurnAsync()
     {
-        var builder = new NpgsqlConnectionStringBuilder(database.Source.ConnectionString) { Pooling = false };
-        var connection = new NpgsqlConnection(builder.ConnectionString);
-        try
-        {
-            await Guard(() => connection.OpenAsync());
-            if (await Guard(() => connection.ExecuteScalarAsync<bool>("SELECT pg_try_advisory_lock(@SweeperLock)", new { SweeperLock })))
-            {
-                return new SweeperTurn(connection);
-            }
-        }
-        catch
-        {
-            await connection.DisposeAsync();
-            throw;
-        }
-
-        await connection.DisposeAsync();
-        return null;
+        var holder = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8));
+        var taken = await Run(async connection => await connection.ExecuteAsync(
+            "UPDATE sweeper_turn SET holder = @holder, expires_at = @until WHERE id = 1 AND expires_at < @now",
+            new { holder, now = Now, until = Now + (long)SweeperTurnLength.TotalMilliseconds }) == 1);
+        return taken ? new SweeperTurn(this, holder) : null;
     }
+
+    private Task GiveBackSweeperTurnAsync(string holder) => Run(connection => connection.ExecuteAsync(
+        "UPDATE sweeper_turn SET expires_at = 0 WHERE id = 1 AND holder = @holder", new { holder }));
 
     public async Task<StoreHealth> CheckHealthAsync(CancellationToken cancellation)
     {
@@ -345,20 +339,18 @@ public sealed class PostgresTaskStore(PostgresDatabase database, TimeProvider cl
         _ => false,
     };
 
-    private sealed class SweeperTurn(NpgsqlConnection connection) : IAsyncDisposable
+    private sealed class SweeperTurn(PostgresTaskStore store, string holder) : IAsyncDisposable
     {
         public async ValueTask DisposeAsync()
         {
             try
             {
-                await connection.ExecuteAsync("SELECT pg_advisory_unlock(@SweeperLock)", new { SweeperLock });
+                await store.GiveBackSweeperTurnAsync(holder);
             }
-            catch (NpgsqlException)
+            catch (StorageUnavailableException)
             {
-                // The connection is gone, and the session lock with it.
+                // The database cannot be reached: the turn's lease runs out by itself.
             }
-
-            await connection.DisposeAsync();
         }
     }
 }

@@ -413,7 +413,7 @@ public sealed class TaskStoreContractTests(string database)
 
         await using var second = await _store.TryTakeSweeperTurnAsync();
 
-        // PostgreSQL hands out one turn (an advisory lock); one SQLite process sweeps in one loop anyway.
+        // PostgreSQL hands out one turn (a row with a lease); one SQLite process sweeps in one loop anyway.
         Assert.That(second, Postgres ? Is.Null : Is.Not.Null);
     }
 
@@ -426,6 +426,18 @@ public sealed class TaskStoreContractTests(string database)
         await using var next = await _store.TryTakeSweeperTurnAsync();
 
         Assert.That(next, Is.Not.Null);
+    }
+
+    [Test]
+    public async Task A_sweeper_turn_never_given_back_is_free_again_once_its_lease_has_run_out()
+    {
+        var frozen = await _store.TryTakeSweeperTurnAsync(); // never given back: its instance is frozen, its connection still open
+        Assert.That(frozen, Is.Not.Null);
+
+        _clock.Advance(PostgresTaskStore.SweeperTurnLength + TimeSpan.FromSeconds(1));
+        await using var next = await _store.TryTakeSweeperTurnAsync();
+
+        Assert.That(next, Is.Not.Null, "another instance sweeps");
     }
 
     [Test]

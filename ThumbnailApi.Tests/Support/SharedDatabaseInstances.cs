@@ -116,7 +116,11 @@ public sealed class SharedDatabaseInstances : IAsyncDisposable
     {
         if (_s3 is null)
         {
-            File.Copy(sourceFile, Path.Combine(Folder!.Path, key));
+            // Written now, as an instance writes it: File.Copy keeps the source's time, and a file that
+            // looks hours old with no row yet is an orphan to the retention sweep.
+            var path = Path.Combine(Folder!.Path, key);
+            File.Copy(sourceFile, path);
+            File.SetLastWriteTimeUtc(path, DateTime.UtcNow);
             return;
         }
 
