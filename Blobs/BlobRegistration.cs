@@ -13,10 +13,6 @@ public static class BlobRegistration
 {
     public const string S3Section = ServiceOptions.Section + ":S3";
 
-    /// <summary>One S3 request's limit, and how often the client retries a failed one.</summary>
-    private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(60);
-    private const int Retries = 2;
-
     public static IServiceCollection AddBlobStore(this IServiceCollection services, Func<ServiceOptions, string> dataPath)
     {
         services.AddOptions<S3Options>()
@@ -39,8 +35,8 @@ public static class BlobRegistration
             {
                 ForcePathStyle = options.ForcePathStyle,
                 AuthenticationRegion = options.Region,
-                Timeout = RequestTimeout,
-                MaxErrorRetry = Retries,
+                Timeout = TimeSpan.FromSeconds(60),
+                MaxErrorRetry = 2,
             };
             if (string.IsNullOrEmpty(options.ServiceUrl))
             {

@@ -67,11 +67,12 @@ internal sealed class TiffLzwBlock
     /// </summary>
     public bool TryDecode(Tiff tiff, int block, bool tiled, byte[] into, int at, int count, int rowBytes)
     {
-        var read = tiled ? tiff.ReadRawTile(block, _raw, 0, _raw.Length) : tiff.ReadRawStrip(block, _raw, 0, _raw.Length);
         if (rowBytes <= 0 || count <= 0)
         {
             return false;
         }
+
+        var read = tiled ? tiff.ReadRawTile(block, _raw, 0, _raw.Length) : tiff.ReadRawStrip(block, _raw, 0, _raw.Length);
 
         var input = _raw.AsSpan(0, Math.Max(read, 0));
         if (input.Length < 2 || (input[0] == 0 && (input[1] & 1) != 0)) // empty, or old-style LZW (libtiff's test)

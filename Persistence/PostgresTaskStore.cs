@@ -264,9 +264,10 @@ public sealed class PostgresTaskStore(PostgresDatabase database, TimeProvider cl
     public async Task<IAsyncDisposable?> TryTakeSweeperTurnAsync()
     {
         var holder = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8));
+        var now = Now;
         var taken = await Run(async connection => await connection.ExecuteAsync(
             "UPDATE sweeper_turn SET holder = @holder, expires_at = @until WHERE id = 1 AND expires_at < @now",
-            new { holder, now = Now, until = Now + (long)SweeperTurnLength.TotalMilliseconds }) == 1);
+            new { holder, now, until = now + (long)SweeperTurnLength.TotalMilliseconds }) == 1);
         return taken ? new SweeperTurn(this, holder) : null;
     }
 

@@ -166,18 +166,6 @@ public static class ChaosRun
     /// Each poller long-polls (?wait=20) one of the latest accepted tasks it has not seen finish, again
     /// and again, until told to stop; at the end those left are the slowest, the victim's among them.
     /// </summary>
-    /// <summary>The exception's type and every message down its chain, so that a report says what broke (a reset, an early end of the response).</summary>
-    private static string Describe(Exception problem)
-    {
-        var messages = new List<string>();
-        for (var inner = problem; inner is not null; inner = inner.InnerException)
-        {
-            messages.Add($"{inner.GetType().Name}: {inner.Message}");
-        }
-
-        return string.Join(" <- ", messages);
-    }
-
     private static async Task LongPollAsync(HttpClient http, List<string> accepted, ConcurrentBag<ChaosLongPoll> longPolls, int seed, CancellationToken stop)
     {
         var random = new Random(seed);
@@ -218,6 +206,18 @@ public static class ChaosRun
                 longPolls.Add(new ChaosLongPoll(id, started, DateTimeOffset.UtcNow, 0, null, Describe(problem)));
             }
         }
+    }
+
+    /// <summary>The exception's type and every message down its chain, so that a report says what broke (a reset, an early end of the response).</summary>
+    private static string Describe(Exception problem)
+    {
+        var messages = new List<string>();
+        for (var inner = problem; inner is not null; inner = inner.InnerException)
+        {
+            messages.Add($"{inner.GetType().Name}: {inner.Message}");
+        }
+
+        return string.Join(" <- ", messages);
     }
 
     /// <summary>
